@@ -1,0 +1,36 @@
+"""resim: rare-earth supply-disruption impact simulator for Japan.
+
+Typical use::
+
+    import simulator
+    sc = simulator.load_scenario()                  # the bundled one-year default
+    res = simulator.run(sc)
+    res.summary["gdp_loss_pct"], res.sectors.head(), res.monthly
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import DataError, ResimError, ScenarioError
+from .scenario import Scenario, load_scenario
+
+
+def run(scenario: "Scenario", keep_sector_paths: bool = True):
+    """Run one scenario and return a :class:`~simulator.results.Result`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`load_scenario`.
+    keep_sector_paths : bool
+        Keep monthly output loss per sector (in ``Result.monthly``).
+    """
+    from .engine import simulate_scenarios
+    from .results import Result
+
+    batch = simulate_scenarios([scenario], keep_sector_paths=keep_sector_paths)
+    return Result(scenario=scenario, batch=batch)
+
+
+__all__ = ["Scenario", "load_scenario", "run", "ResimError", "ScenarioError", "DataError", "__version__"]

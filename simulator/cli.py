@@ -1,0 +1,197 @@
+"""The ``resim`` command line.
+
+Bad input (scenario, override, data file) prints one line naming the
+file, the key and what is allowed, and exits with code 2; nothing is
+written. Heavy libraries (matplotlib, scipy) are imported only by the
+commands that need them, so ``resim run`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+
+from .errors import ResimError, ScenarioError
+
+app = typer.Typer(
+    name="resim",
+    help="Rare-earth supply-disruption impact simulator for Japan.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+#: Modules that add sub-commands to ``app`` (each keeps its imports light).
+COMMAND_MODULES: list[str] = []
+
+
+def parse_sets(sets: Optional[List[str]]) -> dict:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML)."""
+    from .scenario import parse_override_value
+
+    out = {}
+    for item in sets or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set needs dotted.key=value (got {item!r})", file="--set")
+        key, value = item.split("=", 1)
+        out[key.strip()] = parse_override_value(value.strip())
+    return out
+
+
+def load(scenario: Optional[Path], sets: Optional[List[str]] = None):
+    from .scenario import load_scenario
+
+    return load_scenario(scenario, overrides=parse_sets(sets))
+
+
+SCENARIO_ARG = typer.Argument(None, help="Scenario TOML file (default: the bundled one-year scenario).", show_default=False)
+SET_OPT = typer.Option(None, "--set", "-s", help="Override a value: dotted.key=value (repeatable).")
+OUT_OPT = typer.Option(None, "--out", "-o", help="Write results into this directory.")
+FORCE_OPT = typer.Option(False, "--force", help="Overwrite a non-empty output directory.")
+
+
+def format_summary(result) -> str:
+    """The human-readable summary ``resim run`` prints."""
+    s = result.scenario
+    sm = result.summary
+    r = s.restriction
+    dates = result.dates
+    start = dates[min(int(r.start_month), len(dates) - 1)]
+    sev = r.severity if isinstance(r.severity, float) else f"profile {r.severity}"
+    sev_txt = f"{100 * sev:.0f}%" if isinstance(sev, float) else sev
+    lines = [
+        f"Scenario: {s.name or '(unnamed)'}" + (f"  [{s.source_file}]" if s.source_file else ""),
+        f"Restriction: {r.duration_months:g} months from {start}, severity {sev_txt}, "
+        f"lead time {r.lead_time_normal_months:g} -> {r.lead_time_restricted_months:g} months; "
+        f"table {s.economy.table}",
+        "",
+        f"GDP loss over {s.horizon_months} months: {sm['gdp_loss_pct']:.3f}% of annual GDP "
+        f"(JPY {sm['gdp_loss_jpy_bn']:,.0f} bn; gross output JPY {sm['output_loss_jpy_bn']:,.0f} bn)",
+    ]
+    if sm["peak_date"]:
+        lines.append(
+            f"Worst month: {sm['peak_date']}, JPY {sm['peak_monthly_gdp_loss_jpy_bn']:,.0f} bn "
+            f"({sm['peak_monthly_gdp_loss_pct_of_month']:.2f}% of that month's GDP); "
+            f"{sm['months_with_loss']:.0f} months with a loss"
+        )
+    if sm["first_shortage_date"]:
+        per = ", ".join(
+            f"{m} {_months(sm[f'{m}_first_shortage_month'] - r.start_month)}"
+            for m in s.materials if sm[f"{m}_first_shortage_month"] is not None
+        )
+        lines.append(f"First shortage: {sm['first_shortage_date']} (after restriction start: {per})")
+    else:
+        lines.append("No material shortage: stocks and other supply cover the restriction.")
+    top = result.sectors.head(8)
+    top = top[top["gdp_loss_jpy_bn"] > 0]
+    if len(top):
+        lines += ["", "Sectors with the largest GDP loss (JPY bn, share of total):"]
+        for row in top.itertuples():
+            lines.append(f"  {row.code:>5}  {row.name[:44]:<44} {row.gdp_loss_jpy_bn:>9,.1f}  {100 * row.share_of_loss:4.1f}%")
+    return "\n".join(lines)
+
+
+def _months(m: float) -> str:
+    return f"{m:.1f} mo ({m * 365.25 / 12 / 7:.0f} wk)"
+
+
+@app.command()
+def run(
+    scenario: Optional[Path] = SCENARIO_ARG,
+    set_: Optional[List[str]] = SET_OPT,
+    out: Optional[Path] = OUT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    plot: bool = typer.Option(False, "--plot", help="Also write a PNG of stocks, shortfall and GDP loss (into --out, or ./resim-run.png)."),
+    force: bool = FORCE_OPT,
+):
+    """Run one scenario and print its summary."""
+    from . import run as run_scenario
+    from .outputs import check_out_dir
+
+    sc = load(scenario, set_)
+    if out is not None:
+        check_out_dir(out, force)
+    result = run_scenario(sc)
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2, allow_nan=False))
+    else:
+        typer.echo(format_summary(result))
+    if out is not None:
+        from .outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
+
+        writers = {
+            "summary.json": json_writer({**result.summary, "provenance": provenance(sc)}),
+            "monthly.csv": csv_writer(result.monthly),
+            "sectors.csv": csv_writer(result.sectors),
+        }
+        if plot:
+            from .plots import plot_run
+            writers["run.png"] = figure_writer(lambda: plot_run(result))
+        write_atomic(out, writers, force=force)
+        if not as_json:
+            typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+    elif plot:
+        from .outputs import figure_writer
+        from .plots import plot_run
+
+        path = Path("resim-run.png")
+        tmp = path.with_name(".resim-run.png.partial.png")
+        figure_writer(lambda: plot_run(result))(tmp)
+        tmp.replace(path)
+        if not as_json:
+            typer.echo(f"\nWrote {path}")
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file."),
+             set_: Optional[List[str]] = SET_OPT):
+    """Check a scenario file without running it."""
+    from .engine import build_structure
+
+    sc = load(scenario, set_)
+    build_structure(sc)  # also checks the data files it names
+    typer.echo(f"{scenario}: valid ({sc.name or 'unnamed'}; {sc.horizon_months} months, "
+               f"materials {', '.join(sc.materials)}, table {sc.economy.table})")
+
+
+@app.command()
+def schema():
+    """Print the JSON Schema of scenario files (for editor autocompletion)."""
+    from .scenario import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+for _mod in COMMAND_MODULES:
+    importlib.import_module(_mod)
+
+
+def main() -> None:
+    """Console entry point: one line and exit code 2 for bad input, never a traceback."""
+    try:
+        rv = app(standalone_mode=False)
+    except ResimError as exc:
+        typer.echo(f"resim: error: {exc.one_line()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("resim: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("resim: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

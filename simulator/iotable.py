@@ -1,0 +1,239 @@
+"""Loading input-output tables and the sector x material dependence table.
+
+This is the I/O edge of the economy layer: it reads CSV files, checks them
+and hands plain numpy arrays to :mod:`simulator.economy`.
+
+A table is a directory in the MIC layout (see ``data/SOURCES_io_tables.md``):
+
+- ``Z.csv``: intermediate transactions, rows = supplying sectors,
+  columns = using sectors, first column ``row_sector_code``;
+- ``final_demand.csv``: ``sector_code`` then final-demand columns; the
+  import columns (``fd_impo``, ``fd_imta``, ``fd_imtx``) are negative;
+- ``value_added.csv``: ``va_code`` then one column per sector; the row
+  ``ohcr`` (consumption outside households) is excluded from GDP;
+- ``sectors.csv`` (optional): ``sector_code``, ``name_en`` and, if known,
+  ``sector13_code`` (MIC 13-sector group; ``03`` = manufacturing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+BUNDLED_TABLES = {"mic2015_37": "mic2015_37", "mic2015_185": "mic2015_185"}
+IMPORT_COLUMNS = ("fd_impo", "fd_imta", "fd_imtx")
+NON_GDP_VA_ROWS = ("ohcr",)
+MANUFACTURING_13 = "03"
+
+
+@dataclass(frozen=True)
+class IOTable:
+    """An input-output table as arrays (million yen, one year).
+
+    Attributes
+    ----------
+    name : str
+    codes, names : tuple of str
+        Sector codes and English names, in table order.
+    Z_jpy_mn : ndarray (n, n)
+        Intermediate use, supplier rows x user columns.
+    output_jpy_mn : ndarray (n,)
+        Gross output.
+    value_added_gdp_jpy_mn : ndarray (n,)
+        Value added excluding consumption outside households (GDP basis).
+    import_share : ndarray (n,)
+        Imports over domestic use (MIC's import coefficient), in [0, 1].
+    manufacturing : ndarray of bool (n,)
+        Sectors in MIC's 13-sector group 03 (all True if unknown).
+    parent_codes : tuple of str or None
+        37-sector code of each sector, for tables finer than 37 sectors.
+    """
+
+    name: str
+    codes: tuple
+    names: tuple
+    Z_jpy_mn: np.ndarray
+    output_jpy_mn: np.ndarray
+    value_added_gdp_jpy_mn: np.ndarray
+    import_share: np.ndarray
+    manufacturing: np.ndarray
+    parent_codes: tuple | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+
+def _bundled_dir(name: str) -> Path:
+    return Path(str(resources.files("simulator") / "data" / BUNDLED_TABLES[name]))
+
+
+def resolve_table_dir(table: str, relative_to: Path | None = None) -> Path:
+    """The directory of a bundled table name or a user path."""
+    if table in BUNDLED_TABLES:
+        return _bundled_dir(table)
+    path = Path(table)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    return path
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    if not path.exists():
+        raise DataError("file not found (an input-output table needs Z.csv, final_demand.csv and value_added.csv)", file=str(path))
+    try:
+        return pd.read_csv(path, **kw)
+    except Exception as exc:  # pandas raises many types for malformed CSV
+        raise DataError(f"cannot parse CSV: {exc}", file=str(path)) from None
+
+
+@lru_cache(maxsize=16)
+def load_table(directory: str) -> IOTable:
+    """Read and check a table directory. Cached: tables are immutable."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise DataError("input-output table directory not found", file=str(d), key="economy.table")
+    z = _read_csv(d / "Z.csv", index_col=0, dtype={0: str})
+    z.index = z.index.astype(str)
+    z.columns = z.columns.astype(str)
+    codes = tuple(z.index)
+    if z.shape[0] != z.shape[1] or list(z.columns) != list(codes):
+        raise DataError(
+            f"Z must be square with the same sector codes in rows and columns (got {z.shape[0]} rows x {z.shape[1]} columns)",
+            file=str(d / "Z.csv"),
+        )
+    fd = _read_csv(d / "final_demand.csv", dtype={"sector_code": str})
+    if "sector_code" not in fd.columns:
+        raise DataError("needs a sector_code column", file=str(d / "final_demand.csv"))
+    fd = fd.set_index("sector_code").reindex(list(codes))
+    if fd.isna().any().any():
+        raise DataError("missing sectors or values (every Z sector needs a row)", file=str(d / "final_demand.csv"))
+    va = _read_csv(d / "value_added.csv", dtype={"va_code": str})
+    if "va_code" not in va.columns:
+        raise DataError("needs a va_code column", file=str(d / "value_added.csv"))
+    va = va.set_index("va_code")
+    va.columns = va.columns.astype(str)
+    missing = [c for c in codes if c not in va.columns]
+    if missing:
+        raise DataError(f"no column for sectors {missing[:5]}", file=str(d / "value_added.csv"))
+    va = va[list(codes)]
+
+    Z = z.to_numpy(dtype=float)
+    fd_vals = fd.to_numpy(dtype=float)
+    if not (np.isfinite(Z).all() and np.isfinite(fd_vals).all() and np.isfinite(va.to_numpy(dtype=float)).all()):
+        raise DataError("contains non-finite numbers", file=str(d))
+    output = Z.sum(axis=1) + fd_vals.sum(axis=1)
+    if (output <= 0).any():
+        bad = [codes[i] for i in np.flatnonzero(output <= 0)[:5]]
+        raise DataError(f"sectors with zero or negative output: {bad}", file=str(d))
+    col_output = Z.sum(axis=0) + va.to_numpy(dtype=float).sum(axis=0)
+    rel = np.abs(col_output - output) / output
+    if rel.max() > 1e-3:
+        i = int(rel.argmax())
+        raise DataError(
+            f"rows and columns do not balance for sector {codes[i]} (row total {output[i]:.0f}, column total {col_output[i]:.0f})",
+            file=str(d),
+        )
+    gdp_rows = [r for r in va.index if r not in NON_GDP_VA_ROWS]
+    va_gdp = va.loc[gdp_rows].to_numpy(dtype=float).sum(axis=0)
+    imports = -sum(fd[c].to_numpy(dtype=float) for c in IMPORT_COLUMNS if c in fd.columns)
+    domestic_fd_cols = [c for c in fd.columns if c not in IMPORT_COLUMNS and c != "fd_expo"]
+    domestic_use = Z.sum(axis=1) + fd[domestic_fd_cols].to_numpy(dtype=float).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(domestic_use > 0, imports / domestic_use, 0.0)
+    m = np.clip(np.nan_to_num(m), 0.0, 1.0)
+
+    names = codes
+    manufacturing = np.ones(len(codes), dtype=bool)
+    parents = None
+    sectors_path = d / "sectors.csv"
+    if sectors_path.exists():
+        sec = _read_csv(sectors_path, dtype=str).set_index("sector_code").reindex(list(codes))
+        if "name_en" in sec.columns:
+            names = tuple(sec["name_en"].fillna("").where(sec["name_en"].notna(), pd.Series(codes, index=sec.index)))
+        if "sector13_code" in sec.columns and sec["sector13_code"].notna().all():
+            manufacturing = (sec["sector13_code"] == MANUFACTURING_13).to_numpy()
+        if "sector37_code" in sec.columns and sec["sector37_code"].notna().all():
+            parents = tuple(sec["sector37_code"])
+    try:
+        np.linalg.inv(np.eye(len(codes)) - Z / output[None, :])
+    except np.linalg.LinAlgError:
+        raise DataError("the Leontief matrix I - A is singular", file=str(d)) from None
+    return IOTable(
+        name=d.name,
+        codes=codes,
+        names=tuple(str(x) for x in names),
+        Z_jpy_mn=Z,
+        output_jpy_mn=output,
+        value_added_gdp_jpy_mn=va_gdp,
+        import_share=m,
+        manufacturing=manufacturing,
+        parent_codes=parents,
+    )
+
+
+def bundled_dependence_path() -> Path:
+    return Path(str(resources.files("simulator") / "data" / "dependence_185.csv"))
+
+
+@lru_cache(maxsize=16)
+def _read_dependence(path: str) -> pd.DataFrame:
+    p = Path(path)
+    df = _read_csv(p, dtype={"sector_code": str, "material": str})
+    need = {"sector_code", "material", "dependence_share"}
+    if not need <= set(df.columns):
+        raise DataError(f"needs columns {sorted(need)}", file=path, key="economy.dependence_file")
+    vals = pd.to_numeric(df["dependence_share"], errors="coerce")
+    if vals.isna().any() or (vals < 0).any() or (vals > 1).any():
+        raise DataError("dependence_share must be numbers in [0, 1]", file=path)
+    if df.duplicated(["sector_code", "material"]).any():
+        raise DataError("duplicate (sector_code, material) rows", file=path)
+    df = df.copy()
+    df["dependence_share"] = vals
+    return df
+
+
+def dependence_matrix(table: IOTable, materials: tuple[str, ...], path: str | None = None) -> np.ndarray:
+    """Sector x material dependence shares for ``table``, shape (n, M).
+
+    Rows of the file are at the table's own sector codes, or at the 185
+    MIC codes, which are aggregated to a 37-sector table by output
+    weights: d_I = sum_{i in I} x_i d_i / sum_{i in I} x_i.
+    """
+    path = path or str(bundled_dependence_path())
+    df = _read_dependence(path)
+    unknown_m = sorted(set(df["material"]) - set(materials))
+    if unknown_m:
+        raise DataError(
+            f"materials {unknown_m} are not in the scenario (scenario materials: {list(materials)})",
+            file=path,
+        )
+    codes = set(table.codes)
+    rows = set(df["sector_code"])
+    D = np.zeros((table.n, len(materials)))
+    if rows <= codes:
+        idx = {c: i for i, c in enumerate(table.codes)}
+        for r in df.itertuples(index=False):
+            D[idx[r.sector_code], materials.index(r.material)] = r.dependence_share
+        return D
+    fine = load_table(str(_bundled_dir("mic2015_185")))
+    if rows <= set(fine.codes) and fine.parent_codes and set(fine.parent_codes) == codes:
+        Dfine = dependence_matrix(fine, materials, path)
+        idx = {c: i for i, c in enumerate(table.codes)}
+        weights = np.zeros((table.n, fine.n))
+        for j, parent in enumerate(fine.parent_codes):
+            weights[idx[parent], j] = fine.output_jpy_mn[j]
+        weights /= weights.sum(axis=1, keepdims=True)
+        return weights @ Dfine
+    missing = sorted(rows - codes)[:5]
+    raise DataError(
+        f"sector codes {missing} are not in table {table.name!r}; give a dependence file at this table's codes",
+        file=path, key="economy.dependence_file",
+    )

@@ -1,0 +1,181 @@
+"""Tidy tables and summaries from engine arrays."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .engine import BatchResult
+
+MATERIAL_VARIABLES = (
+    "demand_baseline_t", "demand_t", "arrivals_china_t", "arrivals_other_t",
+    "arrivals_national_t", "use_t", "shortfall_t", "release_t",
+    "corporate_stock_t", "national_stock_t",
+)
+
+
+def month_labels(start_date: str, horizon: int) -> list[str]:
+    """Calendar labels YYYY-MM for months 0..horizon-1."""
+    y, m = (int(x) for x in start_date.split("-"))
+    out = []
+    for k in range(horizon):
+        mm = m - 1 + k
+        out.append(f"{y + mm // 12:04d}-{mm % 12 + 1:02d}")
+    return out
+
+
+def _clean(x):
+    """JSON-friendly scalar: inf/nan -> None, numpy -> python."""
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return None if not math.isfinite(x) else x
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def summary_arrays(r: BatchResult) -> dict[str, np.ndarray]:
+    """Summary metrics for every scenario of a batch, each (B,)."""
+    s = r.structure.scenario
+    gdp_month = r.gdp_jpy_bn / 12.0
+    monthly = r.gdp_loss_jpy_bn
+    out = {
+        "gdp_loss_pct": r.gdp_loss_pct,
+        "gdp_loss_jpy_bn": monthly.sum(axis=1),
+        "output_loss_jpy_bn": r.output_loss_jpy_bn.sum(axis=1),
+        "peak_monthly_gdp_loss_jpy_bn": monthly.max(axis=1),
+        "peak_monthly_gdp_loss_pct_of_month": 100.0 * monthly.max(axis=1) / gdp_month,
+        "peak_month": np.where(monthly.max(axis=1) > 0, monthly.argmax(axis=1).astype(float), np.nan),
+        "months_with_loss": (monthly > 0).sum(axis=1).astype(float),
+        "first_shortage_month": r.supply.first_shortage_month.min(axis=1),
+    }
+    for j, m in enumerate(r.structure.materials):
+        sp = r.supply
+        out[f"{m}_shortfall_t"] = sp.shortfall_t[:, j].sum(axis=1)
+        out[f"{m}_peak_shortage_share"] = sp.shortage_share[:, j].max(axis=1)
+        out[f"{m}_first_shortage_month"] = sp.first_shortage_month[:, j]
+        out[f"{m}_national_release_t"] = sp.release_t[:, j].sum(axis=1)
+    return out
+
+
+@dataclass
+class Result:
+    """The result of one scenario.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    batch : BatchResult
+        The underlying arrays (batch of one).
+    """
+
+    scenario: object
+    batch: BatchResult
+    index: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def dates(self) -> list[str]:
+        return month_labels(self.scenario.start_date, self.scenario.horizon_months)
+
+    @cached_property
+    def summary(self) -> dict:
+        """Headline numbers (JSON-ready). ``gdp_loss_pct`` is the cumulative GDP
+        loss over the horizon as % of one year's GDP, positive for a loss."""
+        arrays = summary_arrays(self.batch)
+        out = {"scenario": self.scenario.name or "(unnamed)"}
+        for k, v in arrays.items():
+            out[k] = _clean(v[self.index])
+        fs = out["first_shortage_month"]
+        out["first_shortage_date"] = None if fs is None else self.dates[int(fs)]
+        pm = out["peak_month"]
+        out["peak_date"] = None if pm is None else self.dates[int(pm)]
+        out["top_sectors"] = [
+            {"code": row.code, "name": row.name, "gdp_loss_jpy_bn": round(float(row.gdp_loss_jpy_bn), 3)}
+            for row in self.sectors.head(5).itertuples()
+            if row.gdp_loss_jpy_bn > 0
+        ]
+        out["horizon_months"] = self.scenario.horizon_months
+        out["gdp_jpy_bn"] = _clean(self.batch.gdp_jpy_bn[self.index])
+        return out
+
+    @cached_property
+    def economy_monthly(self) -> pd.DataFrame:
+        """One row per month: GDP and output loss, monthly and cumulative."""
+        i = self.index
+        gdp = float(self.batch.gdp_jpy_bn[i])
+        loss = self.batch.gdp_loss_jpy_bn[i]
+        return pd.DataFrame({
+            "month": np.arange(len(loss)),
+            "date": self.dates,
+            "gdp_loss_jpy_bn": loss,
+            "gdp_loss_pct_of_month": 100.0 * loss / (gdp / 12.0),
+            "cumulative_gdp_loss_jpy_bn": np.cumsum(loss),
+            "cumulative_gdp_loss_pct": 100.0 * np.cumsum(loss) / gdp,
+            "output_loss_jpy_bn": self.batch.output_loss_jpy_bn[i],
+        })
+
+    @cached_property
+    def materials_monthly(self) -> pd.DataFrame:
+        """One row per month and material, one column per flow or stock (t)."""
+        i = self.index
+        sp = self.batch.supply
+        frames = []
+        for j, m in enumerate(self.batch.structure.materials):
+            cols = {"month": np.arange(self.scenario.horizon_months), "date": self.dates, "material": m}
+            for v in MATERIAL_VARIABLES:
+                cols[v] = getattr(sp, v)[i, j]
+            cols["shortage_share"] = sp.shortage_share[i, j]
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def monthly(self) -> pd.DataFrame:
+        """Tidy long table: month, date, kind (material/sector/economy), item,
+        variable (unit in the name), value."""
+        mm = self.materials_monthly.melt(
+            id_vars=["month", "date", "material"], var_name="variable", value_name="value",
+        ).rename(columns={"material": "item"})
+        mm.insert(2, "kind", "material")
+        em = self.economy_monthly.melt(id_vars=["month", "date"], var_name="variable", value_name="value")
+        em.insert(2, "kind", "economy")
+        em.insert(3, "item", "japan")
+        parts = [mm, em]
+        paths = self.batch.sector_monthly_output_loss_jpy_bn
+        if paths is not None:
+            p = paths[self.index]                                   # (H, n)
+            va = self.batch.structure.economy.va_ratio
+            codes = list(self.batch.structure.sector_codes)
+            H, n = p.shape
+            for var, arr in (("output_loss_jpy_bn", p), ("gdp_loss_jpy_bn", p * va[None, :])):
+                parts.append(pd.DataFrame({
+                    "month": np.repeat(np.arange(H), n),
+                    "date": np.repeat(self.dates, n),
+                    "kind": "sector",
+                    "item": np.tile(codes, H),
+                    "variable": var,
+                    "value": arr.ravel(),
+                }))
+        return pd.concat(parts, ignore_index=True)
+
+    @cached_property
+    def sectors(self) -> pd.DataFrame:
+        """Per sector cumulative loss over the horizon, largest GDP loss first."""
+        b = self.batch
+        i = self.index
+        st = b.structure
+        gdp = float(b.gdp_jpy_bn[i])
+        df = pd.DataFrame({
+            "code": list(st.sector_codes),
+            "name": list(st.sector_names),
+            "output_loss_jpy_bn": b.sector_output_loss_jpy_bn[i],
+            "gdp_loss_jpy_bn": b.sector_gdp_loss_jpy_bn[i],
+        })
+        df["gdp_loss_pct"] = 100.0 * df["gdp_loss_jpy_bn"] / gdp
+        total = df["gdp_loss_jpy_bn"].sum()
+        df["share_of_loss"] = df["gdp_loss_jpy_bn"] / total if total > 0 else 0.0
+        return df.sort_values("gdp_loss_jpy_bn", ascending=False, kind="stable").reset_index(drop=True)
