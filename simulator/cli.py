@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 
 from .errors import ResimError, ScenarioError
@@ -173,24 +172,19 @@ for _mod in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point: one line and exit code 2 for bad input, never a traceback."""
+    """Console entry point: one line and exit code 2 for bad input, never a traceback.
+
+    typer's standalone mode handles usage errors (exit 2) and ``--help``;
+    our own :class:`ResimError` is caught here.
+    """
     try:
-        rv = app(standalone_mode=False)
+        app()
     except ResimError as exc:
         typer.echo(f"resim: error: {exc.one_line()}", err=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("resim: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("resim: interrupted", err=True)
         sys.exit(130)
-    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

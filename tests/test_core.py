@@ -136,3 +136,17 @@ def test_cli_validate_and_schema():
     assert "restriction" in schema["properties"]
     p = _cli("validate", "scenarios/japan-six-months.toml")
     assert p.returncode == 0 and "valid" in p.stdout
+
+
+def test_cli_needs_neither_click_nor_heavy_imports():
+    # `pip install .` alone (no test extras) has no click: typer vendors its own.
+    # `resim run` must also not pay for matplotlib or scipy.
+    code = (
+        "import sys; sys.modules['click'] = None\n"
+        "import simulator.cli\n"
+        "heavy = [m for m in ('matplotlib', 'scipy', 'click') if sys.modules.get(m) is not None]\n"
+        "print(','.join(heavy))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ""
