@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRATEGIES = ("on_shortage", "immediate", "none")
+STRATEGIES = ("on_shortage", "immediate", "reserve_for_priority", "none")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class SupplyInputs:
     refill_months: np.ndarray               # (B,) 0 = no refill
     restriction_start_month: np.ndarray     # (B,)
     restriction_end_month: np.ndarray       # (B,) = start for no restriction
+    # Policy levers (docs/model.md, "Policy levers"); None = off.
+    priority_share: np.ndarray | None = None          # (B, M) reserve_for_priority: priority sectors' share of demand
+    allied_t: np.ndarray | None = None                # (B, M) allied stocks pledged to Japan
+    allied_delay_months: np.ndarray | None = None     # (B,) restriction start -> partners accept orders
+    allied_max_share_per_month: np.ndarray | None = None  # (B,) monthly cap / baseline demand
 
     @property
     def dt(self) -> float:
@@ -85,6 +90,7 @@ class SupplyPaths:
     opening_national_t: np.ndarray     # (B, M) at t=0
     first_shortage_month: np.ndarray   # (B, M) months from t=0, inf if none
     group_first_shortage_month: np.ndarray  # (B, M, K)
+    allied_shipped_t: np.ndarray | None = None  # (B, M, H) allied shipments by month shipped; None = no allies
 
     @property
     def shortage_share(self) -> np.ndarray:
@@ -144,64 +150,70 @@ def ramp_progress(start, duration, delay, ramp, horizon_months, steps_per_month)
 # --------------------------------------------------------------------------
 # The step loop
 # --------------------------------------------------------------------------
+#
+# Layout (for speed; results equal the plain formulation to round-off): inside
+# the loop the scenario axis is last and contiguous, firm groups first:
+# (M, B) per material, (K, M, B) per firm group, and per-step inputs are
+# precomputed as (S, M, B) so that step k is one contiguous slice. Sums over
+# firm groups are then sums of K contiguous slabs. Shipments in transit sit in
+# a ring buffer (slot, channel, M, B): step k's arrivals are slot k % R, which
+# is cleared once read, and a shipment is scattered to its two arrival slots
+# with one flat fancy-index add per channel pair. The public arrays stay
+# (B, M, ...): the results are transposed views.
 
-def _schedule(sched, k, lead_steps, amount, pre=False):
-    """Add ``amount`` (B, M) to arrive ``lead_steps`` (B,) after step k,
-    split linearly between the two neighbouring steps for fractional leads
-    (a lead shorter than one step counts as one step). With ``pre``, k < 0
-    is an order placed before the horizon and only arrivals at t >= 0 count."""
+# Channels of the arrival schedule: corporate from China, national refill,
+# corporate from other sources.
+_CHINA, _NAT, _OTHER = 0, 1, 2
+
+
+def _ratio(num, den):
+    """``num / den`` where ``den > 0``, else 0: the share of an empty pool."""
+    out = np.zeros_like(num)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _split_lead(lead_steps):
+    """Whole steps and fraction of a lead time (a lead under one step counts as
+    one step): a shipment arrives ``1 - frac`` after ``whole`` steps, ``frac``
+    one step later."""
     lead = np.maximum(lead_steps, 1.0)
-    f = np.floor(lead).astype(int)
-    w = (lead - f)[:, None]
-    b = np.arange(sched.shape[0])
-    for idx, part in ((k + f, 1.0 - w), (k + f + 1, w)):
-        if pre:
-            ok = idx >= 0
-            sched[b[ok], :, idx[ok]] += (amount * part)[ok]
-        else:
-            sched[b, :, idx] += amount * part
+    whole = np.floor(lead).astype(np.intp)
+    return whole, lead - whole
 
 
-def _catch_pipeline(sched, sched_c, on_order, k, mask, inp, spm):
+def _catch_pipeline(sched, on_order, k, b, inp, spm, n_pos):
     """Withhold or delay Chinese shipments in the pipeline at a restriction's start.
 
     Shipments due at step ``a >= k + transit`` were not yet exported: a share
     ``scope * severity`` of them is withheld (dropped from the order book, so
-    firms re-order) and the rest is delayed by the lead-time stretch.
+    firms re-order) and the rest is delayed by the lead-time stretch. ``b``
+    are the scenarios whose restriction starts in step ``k``; ``n_pos`` is the
+    number of schedule positions (later ones never arrive).
     """
-    b = np.flatnonzero(mask)
+    R = sched.shape[0]
     transit = np.maximum(1, np.round(inp.transit_months[b] * spm).astype(int))
-    withhold = inp.scope_share[b] * inp.initial_severity[b][:, None]    # (b, M)
+    withhold = inp.scope_share[b].T * inp.initial_severity[b][None, :]       # (M, b)
     stretch = (inp.lead_china_months[b].max(axis=1) - inp.lead_other_months[b]) * spm
-    horizon = sched.shape[2]
-    span = min(sched.shape[2] - k - 1, int(np.ceil(inp.lead_other_months[b].max() * spm)) + 2)
+    span = min(n_pos - k - 1, int(np.ceil(inp.lead_other_months[b].max() * spm)) + 2)
     for off in range(span, -1, -1):                                   # latest first, so moves don't collide
         a = k + off
         due = off >= transit
         if not due.any():
             continue
         bb = b[due]
-        amount = sched_c[bb, :, a].copy()
+        china = sched[a % R, _CHINA]
+        amount = china[:, bb]                                          # (M, nb), a copy
         if not amount.any():
             continue
-        keep = amount * (1.0 - withhold[due])
-        sched[bb, :, a] -= amount
-        sched_c[bb, :, a] -= amount
-        on_order[bb] -= amount - keep
+        keep = amount * (1.0 - withhold[:, due])
+        china[:, bb] = 0.0
+        on_order[:, bb] -= amount - keep
         shift = stretch[due]
         f = np.floor(shift).astype(int)
-        wfrac = (shift - f)[:, None]
-        for idx, part in ((a + f, 1.0 - wfrac), (a + f + 1, wfrac)):
-            idx = np.minimum(idx, horizon - 1)
-            sched[bb, :, idx] += keep * part
-            sched_c[bb, :, idx] += keep * part
-
-
-def _share(total, weights):
-    """Split ``total`` (..., 1) in proportion to ``weights`` (..., K)."""
-    wsum = weights.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(wsum > 0, total * weights / wsum, 0.0)
+        wfrac = (shift - f)[None, :]
+        for pos, part in ((a + f, 1.0 - wfrac), (a + f + 1, wfrac)):
+            sched[np.minimum(pos, n_pos - 1) % R, _CHINA, :, bb] += (keep * part).T
 
 
 def simulate_supply(inp: SupplyInputs) -> SupplyPaths:
@@ -213,62 +225,133 @@ def simulate_supply(inp: SupplyInputs) -> SupplyPaths:
         raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")
     spm, H = inp.steps_per_month, inp.horizon_months
     dt, S = inp.dt, inp.n_steps
-    D0 = inp.demand_t_per_month
-    B, M = D0.shape
+    B, M = inp.demand_t_per_month.shape
     K = inp.group_share.shape[1]
-    cs = inp.china_share
-    w = inp.group_share[:, None, :]                         # (B, 1, K)
-    target = inp.cover_months * w * D0[:, :, None]          # (B, M, K) tonnes
+    strategy = inp.strategy
+
+    D0 = np.ascontiguousarray(inp.demand_t_per_month.T)                     # (M, B) t/month
+    cs = np.ascontiguousarray(inp.china_share.T)
+    w = np.ascontiguousarray(inp.group_share.T)[:, None, :]                  # (K, 1, B)
+    w_sum = w.sum(axis=0)                                                     # (1, B)
+    w_full = np.ascontiguousarray(np.broadcast_to(w, (K, M, B)))
+    target = np.ascontiguousarray(inp.cover_months.transpose(2, 1, 0) * w * D0[None])   # (K, M, B) t
+    target_sum = target.sum(axis=0)
     stock = target.copy()
-    lead_c_steps = inp.lead_china_months * spm              # (B, S)
-    lead_o_steps = inp.lead_other_months * spm              # (B,)
+
+    # Per-step inputs (S, M, B), t/month.
+    demand_all = D0[None] * (1.0 - np.ascontiguousarray(inp.substitution_share.transpose(2, 1, 0)))
+    lead_c_months = np.ascontiguousarray(inp.lead_china_months.T)                 # (S, B)
+    lead_o_months = inp.lead_other_months                                         # (B,)
+    pipeline_target_all = demand_all * (cs[None] * lead_c_months[:, None, :]
+                                        + ((1.0 - cs) * lead_o_months[None, :])[None])
+    severity = np.ascontiguousarray(inp.severity.T)[:, None, :]                   # (S, 1, B)
+    china_cap_all = (cs * D0 * inp.china_max_ratio.T)[None] * (1.0 - inp.scope_share.T[None] * severity)
+    other_cap_all = ((1.0 - cs) * D0)[None] + np.ascontiguousarray(inp.alternative_share.transpose(2, 1, 0)) * D0[None]
+
+    # Arrival schedule: positions 0 .. n_pos-1 (those >= S never arrive) in a
+    # ring of R slots; R exceeds the furthest write ahead of the current step
+    # (2 * max_lead - 1, by a pipeline catch).
+    lead_c_steps = inp.lead_china_months * spm
+    lead_o_steps = inp.lead_other_months * spm
     max_lead = int(np.ceil(max(lead_c_steps.max(initial=1.0), lead_o_steps.max(initial=1.0)))) + 2
-    sched = np.zeros((B, M, S + max_lead + 1))              # corporate stream
-    sched_nat = np.zeros_like(sched)                         # national refill stream
-    # Steady state before t=0: orders of D0*dt every step, already in transit.
+    n_pos = S + max_lead + 1
+    R = 2 * max_lead + 1
+    sched = np.zeros((R, 3, M, B))
+    flat = sched.reshape(-1)
+    row = 3 * M * B
+    fc, wc = _split_lead(np.ascontiguousarray(lead_c_steps.T))    # (S, B) Chinese orders of step k
+    wc1 = 1.0 - wc
+    fo, wo = _split_lead(lead_o_steps)                              # (B,) other sources
+    wo1 = 1.0 - wo
+    cell = np.arange(M * B).reshape(M, B)
+    # Chinese-lead shipments fill channels CHINA and NAT, other-lead ones NAT and OTHER.
+    cells_c = np.stack([cell + _CHINA * M * B, cell + _NAT * M * B])         # (2, M, B)
+    cells_o = np.stack([cell + _NAT * M * B, cell + _OTHER * M * B])
+
+    # Steady state before t=0: orders of D0*dt every step, already in transit
+    # (before t=0 every source ran at the normal lead time).
     base_c = cs * D0 * dt
     base_o = (1.0 - cs) * D0 * dt
-    # (before t=0 every source ran at the normal lead time)
+    b_all = np.arange(B)
     for k in range(-max_lead - 1, 0):
-        _schedule(sched, k, lead_o_steps, base_c + base_o, pre=True)
-    on_order = sched.sum(axis=2)
-    on_order_nat = np.zeros((B, M))
-    national = inp.national_t.copy()
-    national_target = inp.national_t.copy()
-    opening_corp = stock.sum(axis=2).copy()
+        for shift, part in ((0, wo1), (1, wo)):
+            pos = k + fo + shift
+            ok = pos >= 0
+            sched[pos[ok], _CHINA, :, b_all[ok]] += (base_c * part)[:, ok].T
+            sched[pos[ok], _OTHER, :, b_all[ok]] += (base_o * part)[:, ok].T
+    on_order = sched[:, _CHINA].sum(axis=0) + sched[:, _OTHER].sum(axis=0)   # (M, B)
+    on_order_nat = np.zeros((M, B))
+    national = np.array(inp.national_t.T)
+    national_target = national.copy()
+    opening_corp = stock.sum(axis=0)
     opening_nat = national.copy()
 
-    shape = (B, M, H)
-    out = {name: np.zeros(shape) for name in (
-        "demand_t", "arrivals_china_t", "arrivals_other_t", "arrivals_national_t",
-        "use_t", "shortfall_t", "release_t", "corporate_stock_t", "national_stock_t")}
-    first_short = np.full((B, M), np.inf)
-    group_first = np.full((B, M, K), np.inf)
-    trigger_time = np.full((B, M), np.inf)
-    # China/other split of what is in the corporate pipeline, for reporting arrivals by source.
-    sched_src_c = np.zeros_like(sched)
-    for k in range(-max_lead - 1, 0):
-        _schedule(sched_src_c, k, lead_o_steps, base_c, pre=True)
-
-    start = inp.restriction_start_month[:, None]
-    end = inp.restriction_end_month[:, None]
-    has_restriction = (inp.restriction_end_month > inp.restriction_start_month)[:, None]
-    cap_release = inp.max_release_share_per_month[:, None] * D0 * dt
-    trigger_t = inp.trigger_cover_months[:, None] * D0
-    restock = inp.restock_months[:, None]
-    refill = inp.refill_months[:, None]
+    # Rules as (S, B) masks and rates.
+    t_step = np.arange(S) * dt
+    start = inp.restriction_start_month
+    end = inp.restriction_end_month
+    has_restriction = end > start
+    started_all = has_restriction[None, :] & (t_step[:, None] + dt > start[None, :])
+    starting_all = has_restriction[None, :] & (start[None, :] >= t_step[:, None]) & (start[None, :] < t_step[:, None] + dt)
+    in_window_all = started_all & (t_step[:, None] < end[None, :])
+    refill_on_all = (inp.refill_months > 0)[None, :] & has_restriction[None, :] & (t_step[:, None] >= end[None, :])
+    refill_rate = np.where(refill_on_all, 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0)[None, :], 0.0)
+    any_started = started_all.any(axis=1)
+    any_starting = starting_all.any(axis=1)
+    any_refill = refill_on_all.any(axis=1)
+    cap_release = inp.max_release_share_per_month[None, :] * D0 * dt
+    trigger_t = inp.trigger_cover_months[None, :] * D0
+    delay = inp.decision_delay_months[None, :]
+    restock = inp.restock_months[None, :]
     tiny = 1e-12 * D0 * dt
+    priority_share = None if inp.priority_share is None else inp.priority_share.T
+
+    rec_arr = np.zeros((H, 3, M, B))                       # arrivals by channel
+    rec = {name: np.zeros((H, M, B)) for name in (
+        "use_t", "shortfall_t", "release_t", "corporate_stock_t", "national_stock_t")}
+    allied = None if inp.allied_t is None else np.array(inp.allied_t.T)
+    if allied is not None:
+        allied_cap = inp.allied_max_share_per_month[None, :] * D0 * dt
+        allied_open = (started_all & (t_step[:, None] + 1e-9 >= (start + inp.allied_delay_months)[None, :])
+                       & (t_step[:, None] < end[None, :]))
+        any_allied = allied_open.any(axis=1)
+        rec["allied_shipped_t"] = np.zeros((H, M, B))
+    first_short = np.full((M, B), np.inf)
+    group_first = np.full((K, M, B), np.inf)
+    trigger_time = np.full((M, B), np.inf)
+
+    use_need = np.empty((K, M, B))
+    buf = np.empty((K, M, B))
+    short = np.empty((K, M, B))
+    vals = np.empty((2, M, B))
+    parts = np.empty((2, M, B))
+    idx = np.empty((2, M, B), dtype=np.intp)
+    slot_of = np.empty(B, dtype=np.intp)
+
+    def schedule(k, whole, frac, frac1, cells):
+        """Scatter ``vals`` (two channels) to arrive ``whole`` (+1) steps after k."""
+        np.add(whole, k, out=slot_of)
+        np.remainder(slot_of, R, out=slot_of)
+        np.multiply(slot_of, row, out=slot_of)
+        np.add(slot_of, cells, out=idx)
+        np.multiply(vals, frac1, out=parts)
+        flat[idx] += parts
+        np.add(idx, row, out=idx)
+        np.remainder(idx, R * row, out=idx)
+        np.multiply(vals, frac, out=parts)
+        flat[idx] += parts
 
     for k in range(S):
         t = k * dt
         mon = k // spm
-        demand = D0 * (1.0 - inp.substitution_share[:, :, k])      # t/month
-        use_need = demand[:, :, None] * w * dt                       # (B, M, K) this step
+        demand = demand_all[k]
+        np.multiply(w_full, demand, out=use_need)
+        use_need *= dt                                            # (K, M, B) this step
 
         # 1. arrivals
-        arr = sched[:, :, k]
-        arr_c = sched_src_c[:, :, k]
-        arr_nat = sched_nat[:, :, k]
+        slot = sched[k % R]
+        arr_c, arr_nat, arr_o = slot[_CHINA], slot[_NAT], slot[_OTHER]
+        arr = arr_c + arr_o
         on_order -= arr
         on_order_nat -= arr_nat
         national += arr_nat
@@ -276,99 +359,128 @@ def simulate_supply(inp: SupplyInputs) -> SupplyPaths:
         # 1b. at the start of a restriction, Chinese orders not yet exported
         # are caught: the withheld share never arrives, the rest waits for
         # the restricted lead time like new orders.
-        starting = has_restriction[:, 0] & (inp.restriction_start_month >= t) & (inp.restriction_start_month < t + dt)
-        if starting.any():
-            _catch_pipeline(sched, sched_src_c, on_order, k, starting, inp, spm)
+        if any_starting[k]:
+            _catch_pipeline(sched, on_order, k, np.flatnonzero(starting_all[k]), inp, spm, n_pos)
 
-        # 2. share arrivals among firm groups
-        lack = np.maximum(0.0, use_need - stock)
-        first = np.minimum(arr, lack.sum(axis=2))
-        alloc = _share(first[:, :, None], lack)
+        # 2. share arrivals among firm groups: first what each group lacks
+        # for this step's use, then toward its target stock, then by demand share
+        np.subtract(use_need, stock, out=buf)
+        np.maximum(buf, 0.0, out=buf)                             # lack
+        lack_sum = buf.sum(axis=0)
+        first = np.minimum(arr, lack_sum)
+        buf *= _ratio(first, lack_sum)
+        stock += buf
         left = arr - first
-        gap = np.maximum(0.0, target + use_need - stock - alloc)
-        second = np.minimum(left, gap.sum(axis=2))
-        alloc += _share(second[:, :, None], gap)
-        alloc += _share((left - second)[:, :, None], np.broadcast_to(w, alloc.shape))
+        np.add(target, use_need, out=buf)
+        buf -= stock
+        np.maximum(buf, 0.0, out=buf)                             # gap to target
+        gap_sum = buf.sum(axis=0)
+        second = np.minimum(left, gap_sum)
+        buf *= _ratio(second, gap_sum)
+        stock += buf
+        np.multiply(w_full, _ratio(left - second, w_sum), out=buf)
+        stock += buf                                              # available
 
         # 3. use
-        avail = stock + alloc
-        use = np.minimum(use_need, avail)
-        stock = avail - use
-        short = np.maximum(0.0, use_need - use)
+        np.minimum(use_need, stock, out=buf)                      # use
+        stock -= buf
+        use_sum = buf.sum(axis=0)
+        np.subtract(use_need, buf, out=short)                     # >= 0: use = min(need, available)
+        short_sum = short.sum(axis=0)
 
         # 4. national release
-        started = has_restriction & (t + dt > start)
-        if inp.strategy == "on_shortage":
-            newly = started & np.isinf(trigger_time) & (stock.sum(axis=2) < trigger_t)
-            trigger_time = np.where(newly, t, trigger_time)
-            active = t + 1e-9 >= trigger_time + inp.decision_delay_months[:, None]
-            release = np.where(active, np.minimum(np.minimum(cap_release, national), short.sum(axis=2)), 0.0)
-            rel = _share(release[:, :, None], short)
-        elif inp.strategy == "immediate":
-            in_window = started & (t < end)
-            after = started & (t >= end)
-            budget = np.minimum(cap_release, national)
-            to_short = np.where(in_window | after, np.minimum(budget, short.sum(axis=2)), 0.0)
-            rel = _share(to_short[:, :, None], short)
-            extra = np.where(in_window, budget - to_short, 0.0)
-            stock = stock + _share(extra[:, :, None], np.broadcast_to(w, stock.shape))
-            release = to_short + extra
+        release = None
+        if strategy in ("on_shortage", "reserve_for_priority"):
+            stock_sum = stock.sum(axis=0)
+            if any_started[k]:
+                newly = started_all[k] & np.isinf(trigger_time) & (stock_sum < trigger_t)
+                trigger_time = np.where(newly, t, trigger_time)
+                active = t + 1e-9 >= trigger_time + delay
+                if active.any():
+                    covered = short_sum
+                    if strategy == "reserve_for_priority":
+                        # only the priority sectors' part of the shortfall (users short alike)
+                        covered = covered * priority_share
+                    release = np.where(active, np.minimum(np.minimum(cap_release, national), covered), 0.0)
+                    rel_ratio = _ratio(release, short_sum)
+        elif strategy == "immediate":
+            if any_started[k]:
+                budget = np.minimum(cap_release, national)
+                to_short = np.where(started_all[k], np.minimum(budget, short_sum), 0.0)
+                rel_ratio = _ratio(to_short, short_sum)
+                extra = np.where(in_window_all[k], budget - to_short, 0.0)
+                np.multiply(w_full, _ratio(extra, w_sum), out=buf)
+                stock += buf
+                release = to_short + extra
+            stock_sum = stock.sum(axis=0)
         else:
-            release = np.zeros((B, M))
-            rel = np.zeros_like(short)
-        national = national - release
-        use = use + rel
-        short = short - rel
+            stock_sum = stock.sum(axis=0)
+        if release is not None:
+            national -= release
+            np.multiply(short, rel_ratio, out=buf)               # released to each group
+            use_sum += buf.sum(axis=0)
+            short -= buf
+            short_sum = short.sum(axis=0)
 
         # 5. orders and shipments
-        lc = inp.lead_china_months[:, k][:, None]
-        lo = inp.lead_other_months[:, None]
-        pipeline_target = demand * (cs * lc + (1.0 - cs) * lo)
-        position = stock.sum(axis=2) + on_order
-        order = np.maximum(0.0, demand + (target.sum(axis=2) + pipeline_target - position) / restock)
-        refill_order = np.where(
-            (refill > 0) & has_restriction & (t >= end),
-            np.maximum(0.0, national_target - national - on_order_nat) / np.where(refill > 0, refill, 1.0),
-            0.0,
-        )
-        total = order + refill_order
-        china_cap = cs * D0 * inp.china_max_ratio * (1.0 - inp.scope_share * inp.severity[:, k][:, None])
-        ship_c = np.minimum(cs * total, china_cap)
-        other_cap = (1.0 - cs) * D0 + inp.alternative_share[:, :, k] * D0
-        ship_o = np.minimum(total - ship_c, other_cap)
+        position = stock_sum + on_order
+        order = np.maximum(0.0, demand + (target_sum + pipeline_target_all[k] - position) / restock)
+        if any_refill[k]:
+            total = order + np.maximum(0.0, national_target - national - on_order_nat) * refill_rate[k]
+        else:
+            total = order
+        ship_c = np.minimum(cs * total, china_cap_all[k])
+        ship_o = np.minimum(total - ship_c, other_cap_all[k])
+        ship_c *= dt                                              # t this step
+        ship_o *= dt
+        order *= dt
         # firms are served before the national refill
-        corp_c = np.minimum(ship_c * dt, order * dt)
-        corp_o = np.minimum(ship_o * dt, order * dt - corp_c)
-        nat_c = ship_c * dt - corp_c
-        nat_o = ship_o * dt - corp_o
-        _schedule(sched, k, lead_c_steps[:, k], corp_c)
-        _schedule(sched_src_c, k, lead_c_steps[:, k], corp_c)
-        _schedule(sched, k, lead_o_steps, corp_o)
-        _schedule(sched_nat, k, lead_c_steps[:, k], nat_c)
-        _schedule(sched_nat, k, lead_o_steps, nat_o)
-        on_order += corp_c + corp_o
-        on_order_nat += nat_c + nat_o
+        corp_c = np.minimum(ship_c, order)
+        order -= corp_c                                           # firms' open orders
+        corp_o = np.minimum(ship_o, order)
+        nat_o = ship_o - corp_o
+        if allied is not None and any_allied[k]:
+            # Allies fill firms' orders that China and other sources leave open.
+            ship_a = np.where(allied_open[k], np.minimum(np.minimum(np.maximum(0.0, order - corp_o), allied_cap), allied), 0.0)
+            allied -= ship_a
+            corp_o = corp_o + ship_a
+            rec["allied_shipped_t"][mon] += ship_a
+        vals[0] = corp_c
+        np.subtract(ship_c, corp_c, out=vals[1])
+        schedule(k, fc[k], wc[k], wc1[k], cells_c)
+        on_order += corp_c
+        on_order_nat += vals[1]
+        vals[0] = nat_o
+        vals[1] = corp_o
+        schedule(k, fo, wo, wo1, cells_o)
+        on_order += corp_o
+        on_order_nat += nat_o
 
         # record
-        out["demand_t"][:, :, mon] += demand * dt
-        out["arrivals_china_t"][:, :, mon] += arr_c
-        out["arrivals_other_t"][:, :, mon] += arr - arr_c
-        out["arrivals_national_t"][:, :, mon] += arr_nat
-        out["use_t"][:, :, mon] += use.sum(axis=2)
-        out["shortfall_t"][:, :, mon] += short.sum(axis=2)
-        out["release_t"][:, :, mon] += release
-        is_short = short.sum(axis=2) > tiny
-        first_short = np.where(is_short & np.isinf(first_short), t, first_short)
-        group_first = np.where((short > tiny[:, :, None]) & np.isinf(group_first), t, group_first)
+        rec_arr[mon] += slot
+        rec["use_t"][mon] += use_sum
+        rec["shortfall_t"][mon] += short_sum
+        if release is not None:
+            rec["release_t"][mon] += release
+        is_short = short_sum > tiny
+        if is_short.any():              # a group short by > tiny implies the sum is
+            first_short = np.where(is_short & np.isinf(first_short), t, first_short)
+            group_first = np.where((short > tiny) & np.isinf(group_first), t, group_first)
         if (k + 1) % spm == 0:
-            out["corporate_stock_t"][:, :, mon] = stock.sum(axis=2)
-            out["national_stock_t"][:, :, mon] = national
+            rec["corporate_stock_t"][mon] = stock_sum
+            rec["national_stock_t"][mon] = national
+        slot[...] = 0.0
 
+    rec["demand_t"] = (demand_all * dt).reshape(H, spm, M, B).sum(axis=1)
+    rec["arrivals_china_t"] = rec_arr[:, _CHINA]
+    rec["arrivals_other_t"] = rec_arr[:, _OTHER]
+    rec["arrivals_national_t"] = rec_arr[:, _NAT]
+    out = {name: v.transpose(2, 1, 0) for name, v in rec.items()}        # (B, M, H) views
     return SupplyPaths(
-        demand_baseline_t=np.broadcast_to(D0[:, :, None], shape).copy(),
-        opening_corporate_t=opening_corp,
-        opening_national_t=opening_nat,
-        first_shortage_month=first_short,
-        group_first_shortage_month=group_first,
+        demand_baseline_t=np.broadcast_to(inp.demand_t_per_month[:, :, None], (B, M, H)).copy(),
+        opening_corporate_t=opening_corp.T,
+        opening_national_t=opening_nat.T,
+        first_shortage_month=first_short.T,
+        group_first_shortage_month=group_first.transpose(2, 1, 0),
         **out,
     )
