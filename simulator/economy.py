@@ -96,25 +96,52 @@ def downstream_closure(delta: np.ndarray, links) -> np.ndarray:
     Returns
     -------
     ndarray (R, n)
-        The least fixed point; reached in at most n passes because weights
-        are <= 1 (a max-times path problem).
+        The least fixed point. Because weights are <= 1 it is a max-times
+        path problem: ``s_j = max_i P_ij delta_i`` with ``P`` the strongest
+        path weights (:func:`path_weights`, cached), so only the sectors with
+        a direct loss are propagated, one contiguous row operation per
+        reachable (source, target) pair.
     """
     src, dst, w = links
-    s = delta.copy()
-    if len(src) == 0 or s.size == 0:
-        return s
-    order = np.argsort(dst, kind="stable")
-    src, dst, w = src[order], dst[order], w[order]
-    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
-    targets = dst[starts]
-    for _ in range(delta.shape[-1]):
-        pushed = s[:, src] * w
-        incoming = np.maximum.reduceat(pushed, starts, axis=1)
-        new_t = np.maximum(s[:, targets], incoming)
-        if np.array_equal(new_t, s[:, targets]):
-            break
-        s[:, targets] = new_t
-    return s
+    if len(src) == 0 or delta.size == 0:
+        return delta.copy()
+    n = delta.shape[-1]
+    P = path_weights(n, links)
+    s = np.array(delta.T)                               # sectors x rows: contiguous row ops
+    for i in np.flatnonzero(s.any(axis=1)):
+        row = delta[:, i]
+        for j in np.flatnonzero(P[i]):
+            np.maximum(s[j], row * P[i, j], out=s[j])
+    return s.T
+
+
+_PATHS: dict = {}
+
+
+def path_weights(n: int, links) -> np.ndarray:
+    """Strongest-path weights ``P_ij`` (max over paths i -> j of the product of
+    link weights), zero on the diagonal and where j is not reachable; (n, n).
+
+    Cached per link set (a few per process).
+    """
+    src, dst, w = links
+    key = (n, src.tobytes(), dst.tobytes(), np.asarray(w, float).tobytes())
+    P = _PATHS.get(key)
+    if P is None:
+        P = np.zeros((n, n))
+        np.maximum.at(P, (src, dst), w)
+        for _ in range(n):                              # paths of up to n links
+            new = P.copy()
+            for a, b, wt in zip(src, dst, w):           # extend every path that ends at a by a -> b
+                np.maximum(new[:, b], P[:, a] * wt, out=new[:, b])
+            if np.array_equal(new, P):
+                break
+            P = new
+        np.fill_diagonal(P, 0.0)                       # weights <= 1: cycles never raise a loss
+        if len(_PATHS) > 16:
+            _PATHS.clear()
+        _PATHS[key] = P
+    return P
 
 
 def reduce_upstream(B: np.ndarray, candidates: np.ndarray):
@@ -162,26 +189,29 @@ def solve_max_linear(s: np.ndarray, H: np.ndarray, tol: float = 1e-12, max_iter:
         return q
     bound = np.ones((R, c), dtype=bool)
     cache: dict[bytes, np.ndarray] = {}
+    HT = np.ascontiguousarray(H.T)
+    todo = np.arange(R)            # rows whose guess changed last round; the others have converged
     for _ in range(max_iter):
-        Hq = q @ H.T
-        to_free = bound & (Hq > s + tol)
-        to_bind = ~bound & (s > Hq + tol)
+        Hq = q[todo] @ HT
+        st, bt = s[todo], bound[todo]
+        to_free = bt & (Hq > st + tol)
+        to_bind = ~bt & (st > Hq + tol)
         active = (to_free | to_bind).any(axis=1)
         if not active.any():
             break
-        bound[active] = (bound[active] | to_bind[active]) & ~to_free[active]
-        rows_all = np.flatnonzero(active)
-        keys = np.packbits(bound[rows_all], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        for g in range(len(uniq)):
-            rows = rows_all[inverse == g]
-            b = bound[rows[0]]
+        todo = todo[active]
+        new_bound = (bt[active] | to_bind[active]) & ~to_free[active]
+        bound[todo] = new_bound
+        order, starts, packed = _group_rows(new_bound)
+        for lo, hi in zip(starts, np.r_[starts[1:], len(order)]):
+            sel = order[lo:hi]
+            rows = todo[sel]
+            b = new_bound[sel[0]]
             free = ~b
             if not free.any():
                 q[rows] = s[rows]
                 continue
-            key = uniq[g].tobytes()
+            key = packed[sel[0]].tobytes()
             M = cache.get(key)
             if M is None:
                 M = np.linalg.solve(np.eye(int(free.sum())) - H[np.ix_(free, free)], H[np.ix_(free, b)])
@@ -192,6 +222,23 @@ def solve_max_linear(s: np.ndarray, H: np.ndarray, tol: float = 1e-12, max_iter:
             block[:, free] = sb @ M.T
             q[rows] = block
     return q
+
+
+def _group_rows(bits: np.ndarray):
+    """Group equal rows of a boolean matrix (R, c) without ``np.unique(axis=0)``.
+
+    Rows are packed into 64-bit words and sorted; returns the sort order,
+    the start of each group in it, and the packed rows (R, bytes).
+    """
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    pad = (-packed.shape[1]) % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((len(packed), pad), np.uint8)], axis=1)
+    words = np.ascontiguousarray(packed).view(np.uint64)
+    order = np.argsort(words[:, 0], kind="stable") if words.shape[1] == 1 else np.lexsort(words.T[::-1])
+    w = words[order]
+    starts = np.r_[0, np.flatnonzero((w[1:] != w[:-1]).any(axis=1)) + 1]
+    return order, starts, packed
 
 
 def build_structure(table, dependence: np.ndarray, gdp_jpy_bn: float,
@@ -246,6 +293,26 @@ def direct_loss_proportional(shortage: np.ndarray, dependence: np.ndarray) -> np
         Dependence shares (already scaled per scenario).
     """
     return np.minimum(1.0, (dependence * shortage[:, None, :]).max(axis=-1))
+
+
+def direct_loss_scaled(shortage: np.ndarray, dependence: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """:func:`direct_loss_proportional` with dependence ``min(1, d_im scale_rm)``,
+    one material at a time (no (R, n, M) temporary).
+
+    Parameters
+    ----------
+    shortage : ndarray (R, M)
+    dependence : ndarray (n, M)
+        Unscaled dependence shares.
+    scale : ndarray (R, M)
+        Per-row multiplier of each material's dependence.
+    """
+    out = None
+    for m in range(shortage.shape[1]):
+        d = np.minimum(1.0, dependence[None, :, m] * scale[:, m, None])
+        d *= shortage[:, m, None]
+        out = d if out is None else np.maximum(out, d, out=out)
+    return np.minimum(1.0, out, out=out)
 
 
 def priority_fill(available_share: np.ndarray, use_share: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -190,12 +190,17 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     chunk = max(1, 2_000_000 // max(1, n * M))
     for lo in range(0, len(rows_b), chunk):
         rb, rh = rows_b[lo:lo + chunk], rows_h[lo:lo + chunk]
-        dep = np.minimum(1.0, est.dependence[None, :, :] * dep_scale[rb][:, None, :])
-        delta = direct_loss(shortage[rb, rh], dep, st)
+        if st.scenario.economy.allocation == "proportional":
+            # same numbers as direct_loss, without the (rows, n, M) array
+            delta = economy.direct_loss_scaled(shortage[rb, rh], est.dependence, dep_scale[rb])
+        else:
+            dep = np.minimum(1.0, est.dependence[None, :, :] * dep_scale[rb][:, None, :])
+            delta = direct_loss(shortage[rb, rh], dep, st)
         q = economy.output_loss(delta, est)
         scale = gdp[rb][:, None] * out_month[None, :]                                 # jpy_bn/month
         lost = q * scale
-        np.add.at(q_sum, rb, q * gdp[rb][:, None])
+        first = np.flatnonzero(np.r_[True, rb[1:] != rb[:-1]])                         # rb is sorted
+        q_sum[rb[first]] += np.add.reduceat(q * gdp[rb][:, None], first, axis=0)
         gdp_loss[rb, rh] = (lost * est.va_ratio).sum(axis=1)
         out_loss[rb, rh] = lost.sum(axis=1)
         if keep_sector_paths:
