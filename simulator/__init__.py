@@ -33,4 +33,17 @@ def run(scenario: "Scenario", keep_sector_paths: bool = True):
     return Result(scenario=scenario, batch=batch)
 
 
-__all__ = ["Scenario", "load_scenario", "run", "ResimError", "ScenarioError", "DataError", "__version__"]
+def optimize_stockpile(scenario: "Scenario", max_gdp_loss_pct: float = 0.1, over=None, materials=None, **kwargs):
+    """Smallest national stockpile (days of demand) keeping the GDP loss under a cap.
+
+    ``simulator.optimize_stockpile(sc, max_gdp_loss_pct=0.1,
+    over={"restriction.duration_months": [3, 6, 12]})`` returns one row per
+    case; see :func:`simulator.policy.optimize_stockpile` (imported lazily:
+    it needs scipy).
+    """
+    from .policy import optimize_stockpile as _optimize
+
+    return _optimize(scenario, max_gdp_loss_pct=max_gdp_loss_pct, over=over, materials=materials, **kwargs)
+
+
+__all__ = ["Scenario", "load_scenario", "run", "optimize_stockpile", "ResimError", "ScenarioError", "DataError", "__version__"]

@@ -54,7 +54,7 @@ def build_structure(s: Scenario) -> Structure:
         str(table_dir), dep_file, tuple(s.materials),
         s.economy.criticality, s.economy.critical_input_min_share,
     )
-    if s.economy.allocation == "priority":
+    if s.economy.allocation == "priority" or s.stockpile.national.strategy == "reserve_for_priority":
         unknown = [c for c in s.economy.priority_sectors if c not in codes]
         if unknown:
             raise ScenarioError(
@@ -94,6 +94,7 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
         share = np.ones((B, 1))
     days = mat("stockpile_cover_days")
     days = np.where(np.isnan(days), p["stockpile.national.cover_days"][:, None], days)
+    policy = _policy_inputs(p, mat, demand)
     return supply.SupplyInputs(
         steps_per_month=spm,
         horizon_months=H,
@@ -120,7 +121,32 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
         refill_months=p["stockpile.national.refill_months"],
         restriction_start_month=start,
         restriction_end_month=start + duration,
+        **policy,
     )
+
+
+def _priority_order(st: Structure) -> np.ndarray:
+    idx = {c: i for i, c in enumerate(st.sector_codes)}
+    return np.array([idx[c] for c in st.scenario.economy.priority_sectors], dtype=int)
+
+
+def _policy_inputs(p: ParamTable, mat, demand: np.ndarray) -> dict:
+    """Material-layer inputs of the policy levers (earmarked release, allies); empty when off."""
+    s = p.structure
+    out = {}
+    if s.stockpile.national.strategy == "reserve_for_priority":
+        from .allocation import priority_share
+
+        st = build_structure(s)
+        share = priority_share(st.economy.use_share, _priority_order(st))
+        out["priority_share"] = np.broadcast_to(share, demand.shape).copy()
+    days = mat("allied_stock_days")
+    days = np.where(np.isnan(days), p["allies.stock_days"][:, None], days)
+    if (days > 0).any():
+        out["allied_t"] = days / DAYS_PER_MONTH * demand
+        out["allied_delay_months"] = p["allies.delay_months"]
+        out["allied_max_share_per_month"] = p["allies.max_share_per_month"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -147,18 +173,35 @@ class BatchResult:
         return 100.0 * self.gdp_loss_jpy_bn.sum(axis=1) / self.gdp_jpy_bn
 
 
-def direct_loss(shortage: np.ndarray, dep: np.ndarray, st: Structure) -> np.ndarray:
+def direct_loss(shortage: np.ndarray, dep: np.ndarray, st: Structure,
+                earmark: np.ndarray | None = None) -> np.ndarray:
     """Direct output loss share per sector, (R, n), for rows of shortage (R, M).
 
-    ``dep`` is (R, n, M), already scaled per scenario.
+    ``dep`` is (R, n, M), already scaled per scenario. ``earmark`` (R, M) is
+    the share of demand released for the priority sectors only
+    (``reserve_for_priority``); see :mod:`simulator.allocation`.
     """
     s = st.scenario
+    if s.economy.allocation == "value_added" or earmark is not None:
+        from .allocation import direct_loss_policy
+
+        return direct_loss_policy(s.economy.allocation, shortage, dep, st.economy,
+                                  _priority_order(st), earmark)
     if s.economy.allocation == "priority":
         idx = {c: i for i, c in enumerate(st.sector_codes)}
         order = np.array([idx[c] for c in s.economy.priority_sectors], dtype=int)
         fill = economy.priority_fill(1.0 - shortage, st.economy.use_share, order)
         return np.minimum(1.0, (dep * (1.0 - fill)).max(axis=-1))
     return economy.direct_loss_proportional(shortage, dep)
+
+
+def _earmark(paths: supply.SupplyPaths, st: Structure) -> np.ndarray | None:
+    """Released share of demand earmarked for priority sectors, (B, H, M)."""
+    if st.scenario.stockpile.national.strategy != "reserve_for_priority":
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.where(paths.demand_t > 0, paths.release_t / paths.demand_t, 0.0)
+    return np.clip(e, 0.0, 1.0).transpose(0, 2, 1)
 
 
 def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structure | None = None) -> BatchResult:
@@ -182,6 +225,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     shortage = np.clip(paths.shortage_share, 0.0, 1.0).transpose(0, 2, 1)           # (B, H, M)
     active = shortage.max(axis=2) > 0                                                # (B, H)
     rows_b, rows_h = np.nonzero(active)
+    earmark = _earmark(paths, st)                                                     # (B, H, M) or None
     q_sum = np.zeros((B, n))
     out_month = est.output_jpy_bn_per_month                                           # per unit GDP
     gdp_loss = np.zeros((B, H))
@@ -190,12 +234,12 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     chunk = max(1, 2_000_000 // max(1, n * M))
     for lo in range(0, len(rows_b), chunk):
         rb, rh = rows_b[lo:lo + chunk], rows_h[lo:lo + chunk]
-        if st.scenario.economy.allocation == "proportional":
+        if st.scenario.economy.allocation == "proportional" and earmark is None:
             # same numbers as direct_loss, without the (rows, n, M) array
             delta = economy.direct_loss_scaled(shortage[rb, rh], est.dependence, dep_scale[rb])
         else:
             dep = np.minimum(1.0, est.dependence[None, :, :] * dep_scale[rb][:, None, :])
-            delta = direct_loss(shortage[rb, rh], dep, st)
+            delta = direct_loss(shortage[rb, rh], dep, st, None if earmark is None else earmark[rb, rh])
         q = economy.output_loss(delta, est)
         scale = gdp[rb][:, None] * out_month[None, :]                                 # jpy_bn/month
         lost = q * scale

@@ -130,6 +130,14 @@ class Material(_Model):
         1.0, ge=0.0, le=10.0,
         description="Multiplier on every sector's dependence on this material (capped at 1).",
     )
+    allied_stock_days: float | None = Field(
+        None, ge=0.0, le=3650.0,
+        description="Allied stocks of this material pledged to Japan, days of Japan's baseline demand; empty = allies.stock_days.",
+    )
+    price_jpy_per_kg: float | None = Field(
+        None, gt=0.0, le=1e7,
+        description="Price for valuing a stockpile (holding cost), yen per kg; empty = unknown (no cost shown).",
+    )
 
 
 class Inventory(_Model):
@@ -176,9 +184,9 @@ class NationalStockpile(_Model):
         30.0, ge=0.0, le=3650.0,
         description="Holdings in days of baseline demand (target 60 days; actual rare-earth holdings are secret, assumed 50 % filled).",
     )
-    strategy: Literal["on_shortage", "immediate", "none"] = Field(
+    strategy: Literal["on_shortage", "immediate", "reserve_for_priority", "none"] = Field(
         "on_shortage",
-        description="on_shortage: release once corporate cover falls below the trigger, after a decision delay; immediate: release from the start of the restriction; none: never release.",
+        description="on_shortage: release once corporate cover falls below the trigger, after a decision delay; immediate: release from the start of the restriction; reserve_for_priority: like on_shortage, but only the economy.priority_sectors' share of the shortfall, earmarked for them; none: never release.",
     )
     trigger_cover_months: float = Field(
         1.0, ge=0.0, le=60.0,
@@ -197,8 +205,35 @@ class NationalStockpile(_Model):
     )
 
 
+class StockpileCost(_Model):
+    """What holding a stockpile costs (for the cost-benefit view)."""
+
+    carrying_rate_per_year: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="Yearly holding cost as a share of the stock's value: interest, storage, insurance (assumption).",
+    )
+
+
 class Stockpile(_Model):
     national: NationalStockpile = NationalStockpile()
+    cost: StockpileCost = StockpileCost()
+
+
+class Allies(_Model):
+    """G7/allied sharing: partners' stocks released to Japan, an extra non-Chinese source."""
+
+    stock_days: float = Field(
+        0.0, ge=0.0, le=3650.0,
+        description="Partners' stocks pledged to Japan, days of Japan's baseline demand per material; 0 = no sharing.",
+    )
+    delay_months: float = Field(
+        2.0, ge=0.0, le=60.0,
+        description="Months from the restriction start until partners accept orders (coordination); shipments then take restriction.lead_time_normal_months.",
+    )
+    max_share_per_month: float = Field(
+        0.25, gt=0.0, le=10.0,
+        description="Largest monthly allied shipment, as a share of Japan's baseline monthly demand.",
+    )
 
 
 class Ramp(_Model):
@@ -247,12 +282,12 @@ class Economy(_Model):
         0.03,
         description="An input is critical to a customer if it is at least this share of the customer's output (input coefficient).",
     )
-    allocation: Literal["proportional", "priority"] = Field(
+    allocation: Literal["proportional", "priority", "value_added"] = Field(
         "proportional",
-        description="How scarce material is shared among sectors: proportional to demand, or priority sectors first.",
+        description="How scarce material is shared among sectors: proportional to demand, priority sectors first, or value_added (the shares that minimise the month's GDP loss, a linear program).",
     )
     priority_sectors: list[str] = Field(
-        [], description="allocation = 'priority': sector codes served in full first, in this order.",
+        [], description="allocation = 'priority': sector codes served in full first, in this order; strategy = 'reserve_for_priority': the sectors national releases are earmarked for.",
     )
 
 
@@ -305,6 +340,7 @@ class Scenario(_Model):
     alternative_supply: AlternativeSupply = AlternativeSupply()
     substitution: Substitution = Substitution()
     economy: Economy = Economy()
+    allies: Allies = Allies()
     uncertainty: dict[str, Distribution] = Field(
         {},
         description="Distributions of uncertain parameters for Monte Carlo, keyed by dotted key.",
@@ -333,6 +369,11 @@ class Scenario(_Model):
             )
         for key in self.uncertainty:
             _check_uncertain_key(self, key)
+        if self.stockpile.national.strategy == "reserve_for_priority" and not self.economy.priority_sectors:
+            raise ValueError(
+                "stockpile.national.strategy: 'reserve_for_priority' needs economy.priority_sectors "
+                "(the sector codes the releases are earmarked for)"
+            )
         return self
 
     # -- conveniences -------------------------------------------------------

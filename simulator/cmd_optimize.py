@@ -1,0 +1,128 @@
+"""``resim optimize``: the smallest national stockpile that keeps the GDP loss under a cap.
+
+Every input (scenario, cap, durations, materials, output directory) is
+checked before anything runs; files are written all-or-nothing through
+:func:`simulator.outputs.write_atomic`. Heavy imports (scipy, pandas,
+matplotlib) stay inside the command so ``resim run`` starts fast.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from .errors import ScenarioError
+
+DEFAULT_DURATIONS = "3,6,12"
+
+
+def parse_number_list(text: str, option: str, low: float, high: float, unit: str) -> list[float]:
+    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]``, each finite and in [low, high]."""
+    out = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ScenarioError(f"{part.strip()!r} is not a number; give e.g. {DEFAULT_DURATIONS}",
+                                file=option) from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ScenarioError(f"{value:g} {unit}: allowed {low:g} to {high:g}", file=option)
+        out.append(value)
+    return out
+
+
+def format_answers(answers, scenario) -> str:
+    """The table ``resim optimize`` prints."""
+    nat = scenario.stockpile.national
+    mats = answers["materials"].iloc[0].split(",")
+    cap = float(answers["max_gdp_loss_pct"].iloc[0])
+    lines = [
+        f"Scenario: {scenario.name or '(unnamed)'}" + (f"  [{scenario.source_file}]" if scenario.source_file else ""),
+        f"Smallest national stockpile of {', '.join(mats)} (days of baseline demand) keeping the "
+        f"cumulative GDP loss over {scenario.horizon_months} months at or under {cap:g}% of annual GDP.",
+        f"Release rule: {nat.strategy}, at most {nat.max_release_share_per_month:g} months of demand per month"
+        + (f", {nat.decision_delay_months:g} month(s) after corporate cover falls below "
+           f"{nat.trigger_cover_months:g} month(s)" if nat.strategy in ("on_shortage", "reserve_for_priority") else "")
+        + f"; allocation {scenario.economy.allocation}.",
+        "",
+        f"{'case':<34} {'stockpile':>10} {'tonnes':>9} {'loss: none':>10} {'at answer':>10} "
+        f"{'floor':>7} {'cost/yr':>9} {'break-even':>11}",
+        f"{'':<34} {'days':>10} {'t':>9} {'% GDP':>10} {'% GDP':>10} {'% GDP':>7} {'JPY bn':>9} {'% per yr':>11}",
+    ]
+    for r in answers.itertuples():
+        case = r.case.replace("restriction.duration_months=", "restriction ")
+        if "restriction " in case and "," not in case:
+            case += " months"
+        if r.status == "cap not reachable":
+            lines.append(f"{case:<34} {'unreachable':>10} {'':>9} {r.gdp_loss_pct_no_stockpile:>10.3f} {'':>10} "
+                         f"{r.gdp_loss_pct_floor:>7.3f}")
+            continue
+        be = "" if not math.isfinite(r.breakeven_probability_per_year) else f"{100 * r.breakeven_probability_per_year:.3f}"
+        cost = "n/a" if not math.isfinite(r.holding_cost_jpy_bn_per_year) else f"{r.holding_cost_jpy_bn_per_year:,.1f}"
+        lines.append(f"{case:<34} {r.stockpile_days:>10.1f} {r.stockpile_t:>9,.0f} {r.gdp_loss_pct_no_stockpile:>10.3f} "
+                     f"{r.gdp_loss_pct:>10.3f} {r.gdp_loss_pct_floor:>7.3f} {cost:>9} {be:>11}")
+    if (answers["status"] == "cap not reachable").any():
+        lines += ["", "unreachable: no stockpile up to --max-days meets the cap; 'floor' is the loss with the largest "
+                      "one. The release rule binds (raise stockpile.national.max_release_share_per_month, shorten "
+                      "decision_delay_months, or try strategy = \"immediate\")."]
+    lines += ["", "cost/yr: value x stockpile.cost.carrying_rate_per_year; break-even: the yearly chance of such a "
+                  "restriction above which holding the stock pays (cost/yr / loss avoided)."]
+    return "\n".join(lines)
+
+
+@app.command()
+def optimize(
+    scenario: Optional[Path] = SCENARIO_ARG,
+    max_loss_pct: float = typer.Option(0.1, "--max-loss-pct", help="Cap on the cumulative GDP loss, % of annual GDP."),
+    durations: str = typer.Option(DEFAULT_DURATIONS, "--durations", "-d", help="Restriction lengths in months, comma-separated."),
+    materials: Optional[str] = typer.Option(None, "--materials", "-m", help="Materials to size, comma-separated (default: all)."),
+    max_days: float = typer.Option(730.0, "--max-days", help="Largest stockpile searched, days of baseline demand."),
+    set_: Optional[List[str]] = SET_OPT,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table, the curve and the charts into this directory."),
+    force: bool = FORCE_OPT,
+):
+    """Smallest national stockpile keeping the GDP loss under a cap, per restriction length."""
+    from .outputs import check_out_dir
+
+    sc = load(scenario, set_)
+    if not (math.isfinite(max_loss_pct) and max_loss_pct > 0):
+        raise ScenarioError(f"must be a positive percentage (got {max_loss_pct:g})", file="--max-loss-pct")
+    if not (math.isfinite(max_days) and 0 < max_days <= 3650):
+        raise ScenarioError(f"must be in (0, 3650] days (got {max_days:g})", file="--max-days")
+    lengths = parse_number_list(durations, "--durations", 0.0, 600.0, "months")
+    mats = None
+    if materials:
+        mats = [m.strip() for m in materials.split(",") if m.strip()]
+        unknown = [m for m in mats if m not in sc.materials]
+        if unknown or not mats:
+            raise ScenarioError(f"unknown material ids {unknown}; allowed: {', '.join(sc.materials)}",
+                                file="--materials")
+    over = {"restriction.duration_months": lengths}
+    for length in lengths:  # validate every case before the work starts
+        sc.with_overrides({"restriction.duration_months": length})
+    if out is not None:
+        check_out_dir(out, force)
+
+    from .policy import optimize_stockpile
+
+    answers, curve = optimize_stockpile(sc, max_gdp_loss_pct=max_loss_pct, over=over, materials=mats,
+                                        max_days=max_days, return_curve=True)
+    typer.echo(format_answers(answers, sc))
+    if out is not None:
+        from .outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
+        from .policy import plot_cost_benefit, plot_stockpile_curve
+
+        records = answers.astype(object).where(answers.notna(), None).to_dict(orient="records")
+        writers = {
+            "required_stockpile.csv": csv_writer(answers),
+            "stockpile_curve.csv": csv_writer(curve),
+            "stockpile_curve.png": figure_writer(lambda: plot_stockpile_curve(curve, answers)),
+            "cost_benefit.png": figure_writer(lambda: plot_cost_benefit(curve)),
+            "summary.json": json_writer({"required_stockpile": records, "provenance": provenance(sc)}),
+        }
+        write_atomic(out, writers, force=force)
+        typer.echo(f"\nWrote {', '.join(writers)} to {out}")
