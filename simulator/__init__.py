@@ -46,4 +46,6 @@ def optimize_stockpile(scenario: "Scenario", max_gdp_loss_pct: float = 0.1, over
     return _optimize(scenario, max_gdp_loss_pct=max_gdp_loss_pct, over=over, materials=materials, **kwargs)
 
 
-__all__ = ["Scenario", "load_scenario", "run", "optimize_stockpile", "ResimError", "ScenarioError", "DataError", "__version__"]
+from .calibrate import calibrate  # noqa: E402  (scipy is imported only when it runs)
+
+__all__ = ["Scenario", "load_scenario", "run", "optimize_stockpile", "calibrate", "ResimError", "ScenarioError", "DataError", "__version__"]
