@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 #: Modules that add sub-commands to ``app`` (each keeps its imports light).
-COMMAND_MODULES: list[str] = ["simulator.cmd_optimize", "simulator.cmd_calibrate"]
+COMMAND_MODULES: list[str] = ["simulator.cmd_sweep", "simulator.cmd_optimize", "simulator.cmd_calibrate"]
 
 
 def parse_sets(sets: Optional[List[str]]) -> dict:

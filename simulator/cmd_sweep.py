@@ -1,0 +1,360 @@
+"""``resim sweep`` and ``resim compare``: many scenarios from the command line.
+
+Both check every input (scenario, grid, durations, output directory)
+before running anything and write their files all-or-nothing through
+:func:`simulator.outputs.write_atomic`. Heavy imports stay inside the
+commands so ``resim run`` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from .errors import ScenarioError
+
+#: Summary columns printed by both commands (all are in the CSV files).
+HEADLINE = ("gdp_loss_pct", "gdp_loss_jpy_bn", "peak_monthly_gdp_loss_jpy_bn", "months_with_loss")
+DEFAULT_DURATIONS = "3,6,12,24"
+MAX_PRINTED_ROWS = 40
+MAX_PATH_LINES = 12
+
+
+def split_values(text: str) -> list[str]:
+    """Split ``v1,v2,...`` at commas outside brackets and quotes (so lists work)."""
+    out, depth, quote, cur = [], 0, None, []
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur).strip())
+    return out
+
+
+def parse_grid(items: List[str]) -> dict:
+    """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``."""
+    from .scenario import parse_override_value
+
+    grid: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {item!r})", file="--grid")
+        key, text = (part.strip() for part in item.split("=", 1))
+        if not key:
+            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {item!r})", file="--grid")
+        if key in grid:
+            raise ScenarioError("is given twice; list all its values in one --grid", file="--grid", key=key)
+        values = split_values(text)
+        if any(v == "" for v in values):
+            raise ScenarioError(f"has an empty value in {text!r}; give v1,v2,...", file="--grid", key=key)
+        grid[key] = [parse_override_value(v) for v in values]
+    return grid
+
+
+def parse_durations(text: str) -> list[float]:
+    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]`` (months, each >= 0)."""
+    out = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ScenarioError(f"{part.strip()!r} is not a number of months; give e.g. 3,6,12,24",
+                                file="--durations") from None
+        if not value >= 0 or value == float("inf"):
+            raise ScenarioError(f"{part.strip()!r} months: durations must be finite and >= 0",
+                                file="--durations")
+        out.append(value)
+    return out
+
+
+def _column_format(name: str):
+    """Number format by the unit in a column's name."""
+    if name.endswith("_jpy_bn"):
+        return lambda v: f"{v:,.0f}"
+    if name.endswith("_pct") or name.endswith("_share"):
+        return lambda v: f"{v:.3f}"
+    return lambda v: f"{v:.4g}"
+
+
+def _format_table(df, cols, max_rows: int = MAX_PRINTED_ROWS) -> str:
+    shown = df[[c for c in cols if c in df.columns]].head(max_rows)
+    formatters = {c: _column_format(c) for c in shown.columns if shown[c].dtype.kind == "f"}
+    text = shown.to_string(index=False, formatters=formatters)
+    if len(df) > max_rows:
+        text += f"\n... {len(df) - max_rows} more rows"
+    return text
+
+
+@app.command()
+def sweep(
+    scenario: Optional[Path] = SCENARIO_ARG,
+    grid: Optional[List[str]] = typer.Option(
+        None, "--grid", "-g", help="dotted.key=v1,v2,... (repeatable; every combination runs). Lists: key=[1,2],[3,4]."),
+    samples: Optional[int] = typer.Option(
+        None, "--samples", "-n", help="Monte Carlo: this many draws from the scenario's [uncertainty] table."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --samples (same seed, same results)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write sweep.csv and plots into this directory."),
+    monthly: bool = typer.Option(False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
+    set_: Optional[List[str]] = SET_OPT,
+    force: bool = FORCE_OPT,
+):
+    """Run a grid of parameter values or a Monte Carlo sample as one batch."""
+    from .outputs import check_out_dir
+    from .sweep import as_scenario
+
+    if bool(grid) == (samples is not None):
+        raise ScenarioError("give either --grid dotted.key=v1,v2,... or --samples N", file="resim sweep")
+    sc = as_scenario(load(scenario, set_))
+    if samples is not None and samples < 1:
+        raise ScenarioError(f"must be at least 1 (got {samples})", file="--samples")
+    parsed = parse_grid(grid) if grid else None
+    if out is not None:
+        check_out_dir(out, force)
+    if parsed is not None:
+        try:
+            summary, month, writers = _grid_run(sc, parsed, monthly, out is not None)
+        except ScenarioError as exc:
+            if exc.file not in (None, "sweep"):
+                raise
+            raise ScenarioError(exc.message, file="--grid", key=exc.key) from None
+        typer.echo(f"Sweep of {sc.name or 'scenario'}: {len(summary)} combinations of "
+                   f"{', '.join(parsed)}")
+        typer.echo(_format_table(summary, list(parsed) + list(HEADLINE)))
+    else:
+        summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None)
+        from .sweep import rank_correlations, summarize_samples
+
+        typer.echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
+                   f"{len(summary.attrs['keys'])} uncertain inputs")
+        typer.echo(summarize_samples(summary, list(HEADLINE)).to_string(float_format=lambda v: f"{v:,.3f}"))
+        if samples > 2:
+            corr = rank_correlations(summary).head(5)
+            typer.echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
+            typer.echo(corr.to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+    if out is not None:
+        from .outputs import write_atomic
+
+        write_atomic(out, writers, force=force)
+        typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+    else:
+        typer.echo("\n(use --out DIR to write sweep.csv and plots)")
+
+
+def _provenance(sc, **extra):
+    from .outputs import provenance
+
+    return {**extra, "scenario": provenance(sc)}
+
+
+def _grid_run(sc, grid: dict, monthly: bool, want_files: bool):
+    import math
+
+    from .outputs import csv_writer, figure_writer, json_writer
+    from .sweep import _sweep_frames
+
+    total = math.prod(len(v) for v in grid.values())
+    # small grids also get a chart over time (paths.png); one engine pass gives both tables
+    want_paths = want_files and total <= MAX_PATH_LINES
+    summary, month = _sweep_frames(sc, grid, want_summary=True, monthly=bool(monthly or want_paths),
+                                   progress=True, client=None)
+    writers = {"sweep.csv": csv_writer(summary)}
+    if monthly:
+        writers["monthly.csv"] = csv_writer(month)
+    x = _x_key(summary, list(grid))
+    if x is not None:
+        from .plots import plot_headline, plot_sweep
+
+        headline = set(grid) == {"restriction.duration_months", "stockpile.national.cover_days"}
+        writers["sweep.png"] = figure_writer(
+            (lambda: plot_headline(summary)) if headline else (lambda: plot_sweep(summary, x=x)))
+    if want_paths:
+        from .plots import plot_paths
+
+        writers["paths.png"] = figure_writer(lambda: plot_paths(month))
+    writers["provenance.json"] = json_writer(_provenance(sc, command="sweep", grid=_jsonable(grid)))
+    return summary, month, writers
+
+
+def _x_key(summary, keys):
+    """The x axis of the sweep plot: the grid key with most numeric values."""
+    best, n_best = None, 1
+    for k in keys:
+        col = summary[k]
+        if col.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all():
+            n = col.nunique()
+            if n > n_best:
+                best, n_best = k, n
+    return best
+
+
+def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool):
+    from .outputs import csv_writer, figure_writer, json_writer
+    from .sweep import _sample_frames
+
+    # one engine pass gives both the summary and the paths for the fan chart
+    summary, month = _sample_frames(sc, n, seed, None, want_summary=True,
+                                    monthly=True if monthly else ["cumulative_gdp_loss_pct"],
+                                    progress=True, client=None)
+    writers = {"sweep.csv": csv_writer(summary)}
+    if monthly:
+        writers["monthly.csv"] = csv_writer(month)
+    if want_files:
+        from .plots import plot_distribution, plot_fan, plot_rank_correlations
+        from .sweep import rank_correlations
+
+        writers["distribution.png"] = figure_writer(lambda: plot_distribution(summary))
+        writers["fan.png"] = figure_writer(lambda: plot_fan(month))
+        if n > 2:
+            writers["drivers.png"] = figure_writer(lambda: plot_rank_correlations(rank_correlations(summary)))
+    writers["provenance.json"] = json_writer(_provenance(
+        sc, command="sweep --samples", samples=n, seed=seed, distributions=summary.attrs["distributions"]))
+    return summary, month, writers
+
+
+def _jsonable(grid: dict) -> dict:
+    return {k: [v for v in vals] for k, vals in grid.items()}
+
+
+@app.command()
+def compare(
+    scenarios: Optional[List[Path]] = typer.Argument(
+        None, help="One scenario with --durations, or several scenario files (default: the bundled one).",
+        show_default=False),
+    durations: Optional[str] = typer.Option(
+        None, "--durations", "-d", help=f"Restriction lengths in months, e.g. {DEFAULT_DURATIONS} (the default with no files)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write compare.png, sectors.png, compare.csv, monthly.csv here (default: only ./resim-compare.png)."),
+    top: int = typer.Option(10, "--top", help="Sectors in the sector chart."),
+    set_: Optional[List[str]] = SET_OPT,
+    force: bool = FORCE_OPT,
+):
+    """Compare restriction lengths, or several scenario files, over time."""
+    from .outputs import check_out_dir
+
+    files = list(scenarios or [])
+    if durations is None and len(files) <= 1:
+        durations = DEFAULT_DURATIONS
+    if durations is not None and len(files) > 1:
+        raise ScenarioError("--durations compares lengths of one scenario; give one file (or none)",
+                            file="resim compare")
+    if top < 1:
+        raise ScenarioError(f"must be at least 1 (got {top})", file="--top")
+    items = _compare_items(files, durations, set_)
+    if out is not None:
+        check_out_dir(out, force)
+    results = _run_items(items)
+    table = _compare_table(results)
+    typer.echo(_format_table(table, list(table.columns), max_rows=len(table)))
+    from .outputs import csv_writer, figure_writer, json_writer
+    from .plots import plot_compare, plot_sectors
+
+    month = _compare_monthly(results)
+    title = _compare_title(items, durations)
+    by = "restriction.duration_months" if durations is not None else "label"
+    make_fig = lambda: plot_compare(month, title=title, by=by)  # noqa: E731
+    if out is None:
+        path = Path("resim-compare.png")
+        tmp = path.with_name(".resim-compare.png.partial.png")
+        figure_writer(make_fig)(tmp)
+        tmp.replace(path)
+        typer.echo(f"\nWrote {path}")
+        return
+    from .outputs import provenance, write_atomic
+
+    writers = {
+        "compare.png": figure_writer(make_fig),
+        "sectors.png": figure_writer(lambda: plot_sectors({lab: r.sectors for lab, r in results}, top=top,
+                                                          sequential=durations is not None)),
+        "compare.csv": csv_writer(table),
+        "monthly.csv": csv_writer(month),
+        "provenance.json": json_writer({"command": "compare", "durations": durations,
+                                        "scenarios": [{"label": lab, **provenance(r.scenario)} for lab, r in results]}),
+    }
+    write_atomic(out, writers, force=force)
+    typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+
+
+def _compare_items(files: list, durations: str | None, sets) -> list:
+    """[(label, scenario)] to compare, all validated before anything runs."""
+    if durations is not None:
+        base = load(files[0] if files else None, sets)
+        items = []
+        for d in parse_durations(durations):
+            try:
+                sc = base.with_overrides({"restriction.duration_months": d})
+            except ScenarioError as exc:
+                raise ScenarioError(f"{d:g} months: {exc.message}", file="--durations", key=exc.key) from None
+            items.append((f"{d:g} months", sc))
+        return items
+    items, seen = [], {}
+    for f in files:
+        sc = load(f, sets)
+        label = sc.name or Path(f).stem
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} ({Path(f).name})"
+        items.append((label, sc))
+    return items
+
+
+def _run_items(items):
+    from . import run
+
+    return [(label, run(sc, keep_sector_paths=False)) for label, sc in items]
+
+
+def _compare_table(results):
+    import pandas as pd
+
+    rows = []
+    for label, r in results:
+        s = r.summary
+        top = s["top_sectors"][0]["name"] if s["top_sectors"] else ""
+        rows.append({
+            "scenario": label,
+            "restriction_months": r.scenario.restriction.duration_months,
+            "gdp_loss_pct": s["gdp_loss_pct"],
+            "gdp_loss_jpy_bn": s["gdp_loss_jpy_bn"],
+            "peak_monthly_gdp_loss_jpy_bn": s["peak_monthly_gdp_loss_jpy_bn"],
+            "peak_date": s["peak_date"] or "-",
+            "months_with_loss": s["months_with_loss"],
+            "first_shortage_date": s["first_shortage_date"] or "-",
+            "top_sector": top,
+        })
+    return pd.DataFrame(rows)
+
+
+def _compare_monthly(results):
+    """Tidy monthly table (materials and economy) of every compared scenario."""
+    import pandas as pd
+
+    parts = []
+    for i, (label, r) in enumerate(results):
+        m = r.monthly
+        m = m[m["kind"] != "sector"].copy()
+        m.insert(0, "scenario_id", i)
+        m.insert(1, "label", label)
+        m.insert(2, "restriction.start_month", r.scenario.restriction.start_month)
+        m.insert(3, "restriction.duration_months", r.scenario.restriction.duration_months)
+        parts.append(m)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _compare_title(items, durations) -> str:
+    if durations is not None:
+        name = items[0][1].name or "the scenario"
+        return f"Restriction lengths compared (otherwise as {name})"
+    return "Scenarios compared: GDP loss and rare-earth stocks over time"
