@@ -21,7 +21,8 @@ closing stocks (corporate and national).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -160,6 +161,11 @@ def ramp_progress(start, duration, delay, ramp, horizon_months, steps_per_month)
 # is cleared once read, and a shipment is scattered to its two arrival slots
 # with one flat fancy-index add per channel pair. The public arrays stay
 # (B, M, ...): the results are transposed views.
+#
+# simulator/supply_numba.py is the same loop compiled, used for batches of 32+
+# scenarios. Changing an equation here? Change it there too (tests/test_fast_paths.py
+# compares the two). A new SupplyInputs field is safe meanwhile: batches that set
+# it run here until the field is added to supply_numba.KNOWN_FIELDS.
 
 # Channels of the arrival schedule: corporate from China, national refill,
 # corporate from other sources.
@@ -216,13 +222,47 @@ def _catch_pipeline(sched, on_order, k, b, inp, spm, n_pos):
             sched[np.minimum(pos, n_pos - 1) % R, _CHINA, :, bb] += (keep * part).T
 
 
-def simulate_supply(inp: SupplyInputs) -> SupplyPaths:
+def _compiled(inp: SupplyInputs, method: str):
+    """The compiled loop's module if it should run this batch, else None."""
+    if method == "numpy" or (method == "auto" and (
+            os.environ.get("RESIM_ENGINE", "auto") == "numpy"
+            or inp.demand_t_per_month.shape[0] < 32)):
+        return None
+    try:
+        from . import supply_numba
+    except ImportError:
+        if method == "numba":
+            raise
+        return None
+    unknown = [f.name for f in fields(inp)
+               if f.name not in supply_numba.KNOWN_FIELDS and getattr(inp, f.name) is not None]
+    if unknown:
+        if method == "numba":
+            raise ValueError(f"the compiled loop does not implement {unknown}")
+        return None
+    return supply_numba
+
+
+def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     """Run the material layer for every scenario of the batch.
 
     Returns monthly paths; see :class:`SupplyPaths`.
+
+    Parameters
+    ----------
+    inp : SupplyInputs
+    method : {"auto", "numpy", "numba"}
+        ``numpy`` is this function's loop, the reference. ``numba`` is the
+        same equations compiled (:mod:`simulator.supply_numba`), equal to
+        round-off. ``auto`` uses the compiled loop for batches of 32 or more
+        scenarios when numba is installed and the environment variable
+        ``RESIM_ENGINE`` is not ``numpy``.
     """
     if inp.strategy not in STRATEGIES:
         raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")
+    fast = _compiled(inp, method)
+    if fast is not None:
+        return fast.simulate_supply(inp)
     spm, H = inp.steps_per_month, inp.horizon_months
     dt, S = inp.dt, inp.n_steps
     B, M = inp.demand_t_per_month.shape

@@ -1,0 +1,88 @@
+"""The chunked executor gives the same summaries however chunks run:
+in this thread, in threads, streamed, or on a Dask LocalCluster."""
+
+import numpy as np
+import pytest
+
+from simulator import executor
+from simulator.engine import simulate
+from simulator.errors import ResimError
+from simulator.params import with_values
+from simulator.results import summary_arrays
+
+
+@pytest.fixture(scope="module")
+def table(default_scenario):
+    rng = np.random.default_rng(5)
+    n = 90
+    return with_values(default_scenario, n, {
+        "restriction.duration_months": rng.choice([0.0, 3.0, 6.0, 12.0, 24.0], n),
+        "restriction.severity": rng.uniform(0.2, 1.0, n),
+        "inventory.cover_scale": rng.uniform(0.5, 1.5, n),
+        "stockpile.national.cover_days": rng.uniform(0.0, 90.0, n),
+    })
+
+
+@pytest.fixture(scope="module")
+def whole(table):
+    """One engine call on the whole batch: what every executor path must equal."""
+    return summary_arrays(simulate(table))
+
+
+def assert_same(got, ref):
+    assert list(got) == list(ref)
+    for key in ref:
+        a, b = got[key], ref[key]
+        assert a.shape == b.shape, key
+        assert np.array_equal(np.isfinite(a), np.isfinite(b)), key
+        assert np.array_equal(a[~np.isfinite(a)], b[~np.isfinite(b)], equal_nan=True), key
+        fin = np.isfinite(b)
+        np.testing.assert_allclose(a[fin], b[fin], rtol=1e-12, atol=1e-12 * max(1.0, np.abs(b[fin]).max(initial=0)),
+                                   err_msg=key)
+
+
+@pytest.mark.parametrize("chunk_size,workers", [(90, 1), (32, 1), (32, 2), (7, 2)])
+def test_chunks_and_threads_equal_one_batch(table, whole, chunk_size, workers):
+    done = []
+    got = executor.run_summary(table, chunk_size=chunk_size, progress=done.append, workers=workers)
+    assert_same(got, whole)
+    assert sum(done) == table.size
+    assert len(done) == -(-table.size // chunk_size)
+
+
+def test_default_signature_still_serves_sweeps(table, whole):
+    # simulator.sweep calls run_summary(table, chunk_size=..., progress=..., client=None)
+    assert_same(executor.run_summary(table, chunk_size=40, progress=None, client=None), whole)
+
+
+def test_stream_of_tables_equals_one_batch(table, whole):
+    chunks = (executor._slice(table, lo, min(table.size, lo + 25)) for lo in range(0, table.size, 25))
+    parts = list(executor.iter_summary(chunks, workers=2))
+    got = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    assert_same(got, whole)
+
+
+def test_empty_table_gives_empty_summary(default_scenario):
+    assert executor.run_summary(with_values(default_scenario, 0, {})) == {}
+
+
+def test_bad_chunk_size(table):
+    with pytest.raises(ValueError):
+        executor.run_summary(table, chunk_size=0)
+
+
+def test_dask_local_cluster_equals_local_run(table, whole):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        done = []
+        got = executor.run_summary(table, chunk_size=30, progress=done.append, client=client)
+    assert_same(got, whole)
+    assert sorted(done) == [30, 30, 30]
+
+
+def test_connect_names_the_option_when_the_scheduler_is_unreachable():
+    pytest.importorskip("distributed")
+    with pytest.raises(ResimError) as err:
+        executor.connect("tcp://127.0.0.1:9", timeout="1s")
+    assert err.value.key == "--scheduler"
