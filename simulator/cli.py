@@ -87,12 +87,12 @@ def format_summary(result) -> str:
         lines.append(f"First shortage: {sm['first_shortage_date']} (after restriction start: {per})")
     else:
         lines.append("No material shortage: stocks and other supply cover the restriction.")
-    top = result.sectors.head(8)
-    top = top[top["gdp_loss_jpy_bn"] > 0]
-    if len(top):
+    top = result.top_sectors(8)                  # not result.sectors: no pandas for the printed summary
+    if top:
         lines += ["", "Sectors with the largest GDP loss (JPY bn, share of total):"]
-        for row in top.itertuples():
-            lines.append(f"  {row.code:>5}  {row.name[:44]:<44} {row.gdp_loss_jpy_bn:>9,.1f}  {100 * row.share_of_loss:4.1f}%")
+        for row in top:
+            lines.append(f"  {row['code']:>5}  {row['name'][:44]:<44} {row['gdp_loss_jpy_bn']:>9,.1f}  "
+                         f"{100 * row['share_of_loss']:4.1f}%")
     return "\n".join(lines)
 
 
@@ -177,8 +177,14 @@ def main() -> None:
     typer's standalone mode handles usage errors (exit 2) and ``--help``;
     our own :class:`ResimError` is caught here.
     """
+    from .executor import single_threaded_blas
+
     try:
-        app()
+        # The CLI's linear algebra is small (tables of 37-185 sectors): OpenBLAS
+        # threads only add start-up and contention (eigvals of the 185 table:
+        # ~1 s on a busy 2-core machine with them, ~0.05 s without).
+        with single_threaded_blas():
+            app()
     except ResimError as exc:
         typer.echo(f"resim: error: {exc.one_line()}", err=True)
         sys.exit(2)

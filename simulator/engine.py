@@ -37,9 +37,23 @@ class Structure:
 @lru_cache(maxsize=32)
 def _economy_structure(table_dir: str, dep_file: str | None, materials: tuple,
                        criticality: float, min_share: float) -> tuple:
+    from . import structure_cache
+    from .iotable import _bundled_dir, bundled_dependence_path
+
+    try:  # the files it is built from (the 185 table: dependence is aggregated from it)
+        name = structure_cache.key((table_dir, dep_file, materials, criticality, min_share),
+                                   [Path(table_dir), Path(dep_file or bundled_dependence_path()),
+                                    _bundled_dir("mic2015_185")])
+    except OSError:
+        name = None                                    # a missing file: let load_table say which
+    cached = name and structure_cache.load(name, economy.EconomyStructure)
+    if cached:
+        return cached
     table = load_table(table_dir)
     dep = dependence_matrix(table, materials, dep_file)
     st = economy.build_structure(table, dep, gdp_jpy_bn=1.0, criticality=criticality, min_share=min_share)
+    if name:
+        structure_cache.store(name, st, table.codes, table.names)
     return st, table.codes, table.names
 
 
