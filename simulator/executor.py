@@ -74,7 +74,7 @@ def default_workers(n_chunks: int) -> int:
 
 def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
                 progress: Callable[[int], None] | None = None, client=None,
-                workers: int | None = None) -> dict[str, np.ndarray]:
+                workers: int | None = None, backend: str = "threads") -> dict[str, np.ndarray]:
     """Summary metrics (each an array of length ``table.size``) for a batch.
 
     Parameters
@@ -88,8 +88,13 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this Dask cluster.
     workers : int, optional
-        Threads on this machine (ignored with ``client``); default: every
-        core when there are at least two chunks, else 1.
+        Threads or processes on this machine (ignored with ``client``);
+        default: every core when there are at least two chunks, else 1.
+    backend : {"threads", "processes"}
+        How ``workers > 1`` run: threads of this process (no copies; the
+        compiled material layer runs in parallel, the numpy economy partly
+        holds the GIL), or forked processes (no GIL; each chunk's table and
+        summary are copied between processes).
 
     Returns
     -------
@@ -99,6 +104,8 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    if backend not in ("threads", "processes"):
+        raise ValueError(f"backend must be 'threads' or 'processes', not {backend!r}")
     n = table.size
     bounds = [(lo, min(n, lo + chunk_size)) for lo in range(0, n, chunk_size)]
     if not bounds:
@@ -107,7 +114,7 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
         parts = _run_dask(table, bounds, progress, client)
     else:
         nw = default_workers(len(bounds)) if workers is None else max(1, int(workers))
-        parts = _run_local(table, bounds, progress, min(nw, len(bounds)))
+        parts = _run_local(table, bounds, progress, min(nw, len(bounds)), backend)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -148,7 +155,7 @@ def _warm_up(table: ParamTable | None) -> None:
         from . import supply_numba  # noqa: F401  (import and JIT-cache load are not thread-safe to race)
 
 
-def _run_local(table, bounds, progress, workers):
+def _run_local(table, bounds, progress, workers, backend="threads"):
     with single_threaded_blas():
         if workers == 1:
             parts = []
@@ -157,11 +164,20 @@ def _run_local(table, bounds, progress, workers):
                 if progress is not None:
                     progress(hi - lo)
             return parts
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
         _warm_up(table)
         parts = [None] * len(bounds)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        if backend == "processes":
+            import multiprocessing as mp
+
+            # fork: workers start at once with everything imported and cached
+            # (spawn would re-import numpy, pandas and numba in each)
+            method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+            pool_cm = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+        else:
+            pool_cm = ThreadPoolExecutor(max_workers=workers)
+        with pool_cm as pool:
             futures = {pool.submit(summary_of, _slice(table, lo, hi)): i for i, (lo, hi) in enumerate(bounds)}
             for f in as_completed(futures):
                 i = futures[f]

@@ -22,6 +22,7 @@ closing stocks (corporate and national).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -143,7 +144,7 @@ def ramp_progress(start, duration, delay, ramp, horizon_months, steps_per_month)
     duration = np.asarray(duration, float)[:, None]
     elapsed = np.minimum(t_mid, start + duration) - start - np.asarray(delay, float)[:, None]
     ramp = np.asarray(ramp, float)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # ramp 1e-310: inf, clipped to 1
         prog = np.where(ramp > 0, elapsed / ramp, np.where(elapsed >= 0, 1.0, 0.0))
     return np.where(duration > 0, np.clip(prog, 0.0, 1.0), 0.0)
 
@@ -226,7 +227,8 @@ def _compiled(inp: SupplyInputs, method: str):
     """The compiled loop's module if it should run this batch, else None."""
     if method == "numpy" or (method == "auto" and (
             os.environ.get("RESIM_ENGINE", "auto") == "numpy"
-            or inp.demand_t_per_month.shape[0] < 32)):
+            # small batches: not worth importing numba (~0.5 s), but use it once loaded
+            or (inp.demand_t_per_month.shape[0] < 32 and "simulator.supply_numba" not in sys.modules))):
         return None
     try:
         from . import supply_numba
@@ -254,9 +256,9 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     method : {"auto", "numpy", "numba"}
         ``numpy`` is this function's loop, the reference. ``numba`` is the
         same equations compiled (:mod:`simulator.supply_numba`), equal to
-        round-off. ``auto`` uses the compiled loop for batches of 32 or more
-        scenarios when numba is installed and the environment variable
-        ``RESIM_ENGINE`` is not ``numpy``.
+        round-off. ``auto`` uses the compiled loop when numba is installed,
+        the environment variable ``RESIM_ENGINE`` is not ``numpy``, and the
+        batch has 32 or more scenarios or the compiled loop is already loaded.
     """
     if inp.strategy not in STRATEGIES:
         raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")

@@ -7,6 +7,7 @@
 """
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -70,7 +71,10 @@ def test_dispatch(data, monkeypatch):
     from simulator import supply_numba
 
     small = engine.supply_inputs(stored_table("defaults_37", data))
-    assert supply._compiled(small, "auto") is None                      # a single run stays in numpy
+    monkeypatch.delitem(sys.modules, "simulator.supply_numba")
+    assert supply._compiled(small, "auto") is None                      # a single run does not import numba...
+    monkeypatch.setitem(sys.modules, "simulator.supply_numba", supply_numba)
+    assert supply._compiled(small, "auto") is supply_numba              # ...but uses it once loaded
     big = engine.supply_inputs(with_values(simulator.load_scenario(), 40, {}))
     assert supply._compiled(big, "auto") is supply_numba
     monkeypatch.setenv("RESIM_ENGINE", "numpy")
