@@ -132,7 +132,9 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
         trigger_cover_months=p["stockpile.national.trigger_cover_months"],
         decision_delay_months=p["stockpile.national.decision_delay_months"],
         max_release_share_per_month=p["stockpile.national.max_release_share_per_month"],
-        refill_months=p["stockpile.national.refill_months"],
+        # a refill faster than one step takes one step (1 / 1e-310 months is inf, and 0 * inf = NaN)
+        refill_months=np.where(p["stockpile.national.refill_months"] > 0,
+                               np.maximum(p["stockpile.national.refill_months"], 1.0 / spm), 0.0),
         restriction_start_month=start,
         restriction_end_month=start + duration,
         **policy,
@@ -237,6 +239,9 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     dep_scale = p["economy.dependence_scale"][:, None] * np.stack(
         [p[f"materials.{m}.dependence_scale"] for m in st.materials], axis=1)      # (B, M)
     shortage = np.clip(paths.shortage_share, 0.0, 1.0).transpose(0, 2, 1)           # (B, H, M)
+    # Below 1e-12 it is round-off from sharing arrivals among firm groups, not a
+    # shortage (else "months with a loss" counts phantom 1e-17 % months).
+    shortage = np.where(shortage < 1e-12, 0.0, shortage)
     active = shortage.max(axis=2) > 0                                                # (B, H)
     rows_b, rows_h = np.nonzero(active)
     earmark = _earmark(paths, st)                                                     # (B, H, M) or None

@@ -97,13 +97,24 @@ def resolve_table_dir(table: str, relative_to: Path | None = None) -> Path:
     return path
 
 
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
+def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The frame as floats, or a DataError naming the first cell that is not a number."""
+    vals = df.apply(pd.to_numeric, errors="coerce")
+    bad = (vals.isna() & df.notna()).to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"not a number: {df.iat[r, c]!r} (row {df.index[r]}, column {df.columns[c]})",
+                        file=str(path), key="economy.table")
+    return vals.astype(float)
+
+
+def _read_csv(path: Path, key: str = "economy.table", **kw) -> pd.DataFrame:
     if not path.exists():
-        raise DataError("file not found (an input-output table needs Z.csv, final_demand.csv and value_added.csv)", file=str(path))
+        raise DataError("file not found (an input-output table needs Z.csv, final_demand.csv and value_added.csv)", file=str(path), key=key)
     try:
         return pd.read_csv(path, **kw)
     except Exception as exc:  # pandas raises many types for malformed CSV
-        raise DataError(f"cannot parse CSV: {exc}", file=str(path)) from None
+        raise DataError(f"cannot parse CSV: {exc}", file=str(path), key=key) from None
 
 
 @lru_cache(maxsize=16)
@@ -119,11 +130,13 @@ def load_table(directory: str) -> IOTable:
     if z.shape[0] != z.shape[1] or list(z.columns) != list(codes):
         raise DataError(
             f"Z must be square with the same sector codes in rows and columns (got {z.shape[0]} rows x {z.shape[1]} columns)",
-            file=str(d / "Z.csv"),
+            file=str(d / "Z.csv"), key="economy.table",
         )
     fd = _read_csv(d / "final_demand.csv", dtype={"sector_code": str})
     if "sector_code" not in fd.columns:
         raise DataError("needs a sector_code column", file=str(d / "final_demand.csv"))
+    if fd["sector_code"].duplicated().any():
+        raise DataError("duplicate sector_code rows", file=str(d / "final_demand.csv"), key="economy.table")
     fd = fd.set_index("sector_code").reindex(list(codes))
     if fd.isna().any().any():
         raise DataError("missing sectors or values (every Z sector needs a row)", file=str(d / "final_demand.csv"))
@@ -136,22 +149,23 @@ def load_table(directory: str) -> IOTable:
     if missing:
         raise DataError(f"no column for sectors {missing[:5]}", file=str(d / "value_added.csv"))
     va = va[list(codes)]
+    z, fd, va = (_numeric(f, d / name) for f, name in ((z, "Z.csv"), (fd, "final_demand.csv"), (va, "value_added.csv")))
 
     Z = z.to_numpy(dtype=float)
     fd_vals = fd.to_numpy(dtype=float)
     if not (np.isfinite(Z).all() and np.isfinite(fd_vals).all() and np.isfinite(va.to_numpy(dtype=float)).all()):
-        raise DataError("contains non-finite numbers", file=str(d))
+        raise DataError("contains non-finite numbers", file=str(d), key="economy.table")
     output = Z.sum(axis=1) + fd_vals.sum(axis=1)
     if (output <= 0).any():
         bad = [codes[i] for i in np.flatnonzero(output <= 0)[:5]]
-        raise DataError(f"sectors with zero or negative output: {bad}", file=str(d))
+        raise DataError(f"sectors with zero or negative output: {bad}", file=str(d), key="economy.table")
     col_output = Z.sum(axis=0) + va.to_numpy(dtype=float).sum(axis=0)
     rel = np.abs(col_output - output) / output
     if rel.max() > 1e-3:
         i = int(rel.argmax())
         raise DataError(
             f"rows and columns do not balance for sector {codes[i]} (row total {output[i]:.0f}, column total {col_output[i]:.0f})",
-            file=str(d),
+            file=str(d), key="economy.table",
         )
     gdp_rows = [r for r in va.index if r not in NON_GDP_VA_ROWS]
     va_gdp = va.loc[gdp_rows].to_numpy(dtype=float).sum(axis=0)
@@ -167,7 +181,10 @@ def load_table(directory: str) -> IOTable:
     parents = None
     sectors_path = d / "sectors.csv"
     if sectors_path.exists():
-        sec = _read_csv(sectors_path, dtype=str).set_index("sector_code").reindex(list(codes))
+        sec = _read_csv(sectors_path, dtype=str)
+        if "sector_code" not in sec.columns or sec["sector_code"].duplicated().any():
+            raise DataError("needs a sector_code column with one row per sector", file=str(sectors_path), key="economy.table")
+        sec = sec.set_index("sector_code").reindex(list(codes))
         if "name_en" in sec.columns:
             names = tuple(sec["name_en"].fillna("").where(sec["name_en"].notna(), pd.Series(codes, index=sec.index)))
         if "sector13_code" in sec.columns and sec["sector13_code"].notna().all():
@@ -177,7 +194,16 @@ def load_table(directory: str) -> IOTable:
     try:
         np.linalg.inv(np.eye(len(codes)) - Z / output[None, :])
     except np.linalg.LinAlgError:
-        raise DataError("the Leontief matrix I - A is singular", file=str(d)) from None
+        raise DataError("the Leontief matrix I - A is singular", file=str(d), key="economy.table") from None
+    # The economy's fixed points need a productive table: spectral radius of the
+    # (non-negative part of the) input coefficients below 1, else losses diverge.
+    rho = float(np.abs(np.linalg.eigvals(np.clip(Z / output[None, :], 0.0, None))).max())
+    if rho >= 1.0 - 1e-9:
+        raise DataError(
+            f"the table is not productive: the input coefficients' spectral radius is {rho:.3g} (must be "
+            "below 1; look for sectors whose inputs exceed their output, i.e. negative value added)",
+            file=str(d), key="economy.table",
+        )
     return IOTable(
         name=d.name,
         codes=codes,
@@ -198,15 +224,23 @@ def bundled_dependence_path() -> Path:
 @lru_cache(maxsize=16)
 def _read_dependence(path: str) -> pd.DataFrame:
     p = Path(path)
-    df = _read_csv(p, dtype={"sector_code": str, "material": str})
+    if not p.is_file():
+        raise DataError("dependence file not found", file=path, key="economy.dependence_file")
+    df = _read_csv(p, key="economy.dependence_file", dtype={"sector_code": str, "material": str})
     need = {"sector_code", "material", "dependence_share"}
     if not need <= set(df.columns):
         raise DataError(f"needs columns {sorted(need)}", file=path, key="economy.dependence_file")
+    if df["sector_code"].isna().any() or df["material"].isna().any():
+        raise DataError("every row needs a sector_code and a material", file=path, key="economy.dependence_file")
     vals = pd.to_numeric(df["dependence_share"], errors="coerce")
-    if vals.isna().any() or (vals < 0).any() or (vals > 1).any():
-        raise DataError("dependence_share must be numbers in [0, 1]", file=path)
+    bad = vals.isna() | (vals < 0) | (vals > 1)
+    if bad.any():
+        row = df[bad].iloc[0]
+        raise DataError(
+            f"dependence_share must be numbers in [0, 1] (got {row['dependence_share']!r} for sector "
+            f"{row['sector_code']}, material {row['material']})", file=path, key="economy.dependence_file")
     if df.duplicated(["sector_code", "material"]).any():
-        raise DataError("duplicate (sector_code, material) rows", file=path)
+        raise DataError("duplicate (sector_code, material) rows", file=path, key="economy.dependence_file")
     df = df.copy()
     df["dependence_share"] = vals
     return df
@@ -225,7 +259,7 @@ def dependence_matrix(table: IOTable, materials: tuple[str, ...], path: str | No
     if unknown_m:
         raise DataError(
             f"materials {unknown_m} are not in the scenario (scenario materials: {list(materials)})",
-            file=path,
+            file=path, key="economy.dependence_file",
         )
     codes = set(table.codes)
     rows = set(df["sector_code"])

@@ -360,12 +360,18 @@ class Scenario(_Model):
     def _consistency(self):
         if self.restriction.start_month >= self.horizon_months:
             raise ValueError(
-                f"restriction.start_month ({self.restriction.start_month:g}) must be before the end of "
+                f"restriction.start_month: {self.restriction.start_month:g} must be before the end of "
                 f"the horizon ({self.horizon_months} months)"
             )
         if self.restriction.lead_time_restricted_months < self.restriction.lead_time_normal_months:
             raise ValueError(
-                "restriction.lead_time_restricted_months must be at least lead_time_normal_months"
+                "restriction.lead_time_restricted_months: must be at least lead_time_normal_months"
+            )
+        room = math.ceil(self.horizon_months - self.restriction.start_month - 1e-9)
+        if isinstance(self.restriction.severity, list) and len(self.restriction.severity) > room:
+            raise ValueError(
+                f"restriction.severity: the monthly profile has {len(self.restriction.severity)} values but "
+                f"only {room} months of the horizon follow the restriction start; give at most {room}"
             )
         for key in self.uncertainty:
             _check_uncertain_key(self, key)
@@ -446,13 +452,15 @@ def _read_toml(path: Path, key: str | None = None) -> dict:
     if not data.strip():
         raise ScenarioError("the file is empty; a scenario needs at least one TOML key (or use the defaults with no file)", file=str(path))
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # -sig: editors on Windows prepend a byte-order mark
     except UnicodeDecodeError:
         raise ScenarioError("not a text file (invalid UTF-8); scenario files are TOML", file=str(path)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"invalid TOML: {exc}", file=str(path)) from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ScenarioError("invalid TOML: arrays or tables nested too deeply", file=str(path)) from None
 
 
 def _merge(into: dict, new: dict, origins: dict, origin: str, prefix: tuple = ()) -> None:
@@ -486,7 +494,7 @@ def _read_chain(path: Path, origins: dict, seen: tuple[Path, ...] = ()) -> dict:
         if not isinstance(base, str) or not base:
             raise ScenarioError("must be a file name (string)", file=str(path), key="base")
         base_path = (path.parent / base)
-        if not base_path.exists():
+        if not base_path.is_file():
             raise ScenarioError(f"base file {base!r} not found (looked at {base_path})", file=str(path), key="base")
         merged = _read_chain(base_path, origins, seen + (resolved,))
     _merge(merged, raw, origins, str(path))
@@ -516,6 +524,8 @@ def _apply_overrides(raw: dict, overrides: dict[str, Any] | None, origins: dict)
                     f"{'.'.join(parts[:depth + 1])} is a value, not a table", file="--set", key=dotted
                 )
             node = child
+        if type(value).__module__ == "numpy":  # numpy scalars and arrays -> plain Python
+            value = value.tolist()
         node[parts[-1]] = copy.deepcopy(value)
         _mark(value, origins, "--set", tuple(parts))
 
@@ -561,15 +571,35 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     raw["materials"] = merged_materials
     _apply_overrides(raw, overrides, origins)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _validate(raw, str(path), origins, source_file=str(path), sha=sha)
+    scenario = _validate(raw, str(path), origins, source_file=str(path), sha=sha, strict=True)
+    _check_data_paths(scenario)
+    return scenario
 
 
-def _validate(raw: dict, file: str, origins: dict, source_file: str | None, sha: str | None) -> Scenario:
+def _check_data_paths(s: Scenario) -> None:
+    """Custom data paths resolve relative to the scenario file; a missing one fails at load."""
+    from .iotable import BUNDLED_TABLES
+
+    base = Path(s.source_file).parent
+    checks = [("economy.dependence_file", s.economy.dependence_file, Path.is_file, "file")]
+    if s.economy.table not in BUNDLED_TABLES:
+        checks.append(("economy.table", s.economy.table, Path.is_dir, "table directory"))
+    for key, value, exists, kind in checks:
+        if value:
+            where = Path(value) if Path(value).is_absolute() else base / value
+            if not exists(where):
+                raise ScenarioError(f"{kind} {value!r} not found (looked at {where}; relative paths "
+                                    "start at the scenario file's directory)", file=s.source_file, key=key)
+
+
+def _validate(raw: dict, file: str, origins: dict, source_file: str | None, sha: str | None,
+              strict: bool = False) -> Scenario:
     raw = dict(raw)
     raw["source_file"] = source_file
     raw["source_sha256"] = sha
     try:
-        return Scenario.model_validate(raw)
+        # strict for files and --set: `true` or "12" is not a number of months
+        return Scenario.model_validate(raw, strict=strict)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise _to_scenario_error(err, file, origins) from None

@@ -1,0 +1,214 @@
+"""Outputs are all-or-nothing and say where they came from.
+
+``simulator.outputs.write_atomic`` writes into a temporary directory next to
+the target and renames it into place, so a crash, Ctrl-C or full disk in the
+middle of writing leaves no output directory that looks complete, and no
+temporary leftovers either. ``summary.json`` carries the provenance needed to
+reproduce a figure.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import simulator
+from simulator import cli, outputs
+from simulator.errors import ResimError
+
+DATA = Path(__file__).parent / "data"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def writer(text: str):
+    def write(path: Path) -> None:
+        path.write_text(text)
+    return write
+
+
+def failing(exc: BaseException):
+    def write(path: Path) -> None:
+        path.write_text("half of a fi")      # a partial file really exists when it fails
+        raise exc
+    return write
+
+
+def run_cli(args, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["resim", *args])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    out, err = capsys.readouterr()
+    return (exc.value.code or 0), out, err
+
+
+# --------------------------------------------------------------------------
+# write_atomic
+# --------------------------------------------------------------------------
+
+def test_write_atomic_writes_everything_and_leaves_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    paths = outputs.write_atomic(out, {"a.txt": writer("A"), "b.txt": writer("B")})
+    assert [p.read_text() for p in paths] == ["A", "B"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("crash"), KeyboardInterrupt(),
+                                 OSError(errno.ENOSPC, "No space left on device")],
+                         ids=["crash", "ctrl-c", "disk-full"])
+def test_failure_midway_leaves_no_output_and_no_temporaries(tmp_path, exc):
+    out = tmp_path / "results" / "out"
+    with pytest.raises(type(exc)):
+        outputs.write_atomic(out, {"a.txt": writer("A"), "b.txt": failing(exc), "c.txt": writer("C")})
+    assert not out.exists()
+    assert list((tmp_path / "results").iterdir()) == []
+
+
+def test_failure_midway_keeps_the_old_results_whole(tmp_path):
+    out = tmp_path / "out"
+    outputs.write_atomic(out, {"a.txt": writer("old A"), "b.txt": writer("old B")})
+    with pytest.raises(RuntimeError):
+        outputs.write_atomic(out, {"a.txt": writer("new A"), "b.txt": failing(RuntimeError())}, force=True)
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"a.txt": "old A", "b.txt": "old B"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_non_empty_directory_needs_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(ResimError, match="--force"):
+        outputs.write_atomic(out, {"a.txt": writer("A")})
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    outputs.write_atomic(out, {"a.txt": writer("A")}, force=True)
+    # replaced as a whole: no mix of old and new files
+    assert [p.name for p in out.iterdir()] == ["a.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_empty_directory_is_fine_and_a_file_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    outputs.write_atomic(empty, {"a.txt": writer("A")})
+    assert (empty / "a.txt").read_text() == "A"
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ResimError, match="not a directory"):
+        outputs.write_atomic(a_file, {"a.txt": writer("A")}, force=True)
+    assert a_file.read_text() == "x"
+
+
+# --------------------------------------------------------------------------
+# The CLI
+# --------------------------------------------------------------------------
+
+def test_cli_refuses_non_empty_out_before_running(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.csv").write_text("x")
+    ran = []
+    monkeypatch.setattr(simulator, "run", lambda *a, **k: ran.append(1))
+    code, stdout, err = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and "--force" in err and str(out) in err
+    assert not ran, "the refusal comes before any work"
+    assert [p.name for p in out.iterdir()] == ["old.csv"]
+
+
+def test_cli_disk_full_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
+    def full_disk_csv(df):
+        def write(path):
+            path.write_text("month,")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write
+    monkeypatch.setattr(outputs, "csv_writer", full_disk_csv)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["run", "--out", str(out), "--set", "restriction.duration_months=3"],
+                           capsys, monkeypatch)
+    assert code == 1
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
+    def interrupted(obj):
+        def write(path):
+            path.write_text("{")
+            raise KeyboardInterrupt
+        return write
+    monkeypatch.setattr(outputs, "json_writer", interrupted)
+    out = tmp_path / "out"
+    code, _, _ = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
+    assert code in (1, 130)      # click reports "Aborted!" (1); our handler says "interrupted" (130)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_summary_json_carries_provenance(tmp_path, capsys, monkeypatch):
+    scenario = Path(simulator.__file__).parent / "scenarios" / "japan-one-year.toml"
+    out = tmp_path / "out"
+    code, _, err = run_cli(["run", str(scenario), "--out", str(out), "--set", "restriction.severity=0.8"],
+                           capsys, monkeypatch)
+    assert code == 0, err
+    prov = json.loads((out / "summary.json").read_text())["provenance"]
+    assert prov["resim_version"] == simulator.__version__
+    assert prov["scenario_file"] == str(scenario)
+    assert prov["scenario_sha256"] == sha(scenario)
+    # the resolved parameters rebuild the same scenario, overrides included
+    params = prov["parameters"]
+    assert params["restriction"]["severity"] == 0.8
+    expected = simulator.load_scenario(scenario, {"restriction.severity": 0.8})
+    assert params == expected.model_dump(mode="json")
+    # every data file is hashed, and the hashes are the files' own
+    data_dir = Path(str(resources.files("simulator") / "data"))
+    hashes = prov["data_sha256"]
+    for name in ("Z.csv", "final_demand.csv", "value_added.csv"):
+        assert hashes[f"mic2015_37/{name}"] == sha(data_dir / "mic2015_37" / name)
+    assert hashes["dependence_185.csv"] == sha(data_dir / "dependence_185.csv")
+    assert hashes["materials.toml"] == sha(data_dir / "materials.toml")
+
+
+def test_custom_data_resolve_relative_to_the_scenario_and_are_hashed(tmp_path, capsys, monkeypatch):
+    """A scenario's table and dependence paths start at its own directory, not the cwd."""
+    scenario = DATA / "good" / "tiny-table.toml"
+    monkeypatch.chdir(tmp_path)            # far away from the scenario
+    out = tmp_path / "out"
+    code, _, err = run_cli(["run", str(scenario), "--out", str(out)], capsys, monkeypatch)
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["gdp_loss_pct"] > 0
+    hashes = summary["provenance"]["data_sha256"]
+    assert hashes["tiny_ok/Z.csv"] == sha(DATA / "tables" / "tiny_ok" / "Z.csv")
+    assert hashes["tiny_dep.csv"] == sha(DATA / "tables" / "tiny_dep.csv")
+    sectors = (out / "sectors.csv").read_text()
+    assert "Magnet makers" in sectors
+
+
+def test_scenario_files_are_data_not_code():
+    """No eval, exec or pickle anywhere in the package: a scenario can only ever be data."""
+    package = Path(simulator.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(word in code for word in ("eval(", "exec(", "pickle", "marshal", "__import__(")):
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def test_scenario_with_python_in_it_is_just_a_string(tmp_path):
+    evil = tmp_path / "evil.toml"
+    marker = tmp_path / "pwned"
+    evil.write_text(f'name = "__import__(\'os\').system(\'touch {marker}\')"\n'
+                    f'[economy]\ntable = "mic2015_37"\n')
+    sc = simulator.load_scenario(evil)
+    simulator.run(sc, keep_sector_paths=False)
+    assert not marker.exists()
+    assert sc.name.startswith("__import__")
