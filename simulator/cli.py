@@ -188,6 +188,10 @@ def main() -> None:
     except ResimError as exc:
         typer.echo(f"resim: error: {exc.one_line()}", err=True)
         sys.exit(2)
+    except OSError as exc:  # e.g. a full disk while writing: not bad input, but no traceback either
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"resim: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("resim: interrupted", err=True)
         sys.exit(130)
