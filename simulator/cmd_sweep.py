@@ -110,6 +110,9 @@ def sweep(
     monthly: bool = typer.Option(False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
     set_: Optional[List[str]] = SET_OPT,
     force: bool = FORCE_OPT,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Run the batch on a Dask cluster, e.g. tcp://host:8786 (pip install 'resim[dask]' "
+        "on every machine). Summary table and charts; over-time charts and --monthly need a local run."),
 ):
     """Run a grid of parameter values or a Monte Carlo sample as one batch."""
     from .outputs import check_out_dir
@@ -123,9 +126,16 @@ def sweep(
     parsed = parse_grid(grid) if grid else None
     if out is not None:
         check_out_dir(out, force)
+    client = None
+    if scheduler is not None:
+        if monthly:
+            raise ScenarioError("monthly tables are built locally; drop --monthly or --scheduler", file="--scheduler")
+        from .executor import connect
+
+        client = connect(scheduler)
     if parsed is not None:
         try:
-            summary, month, writers = _grid_run(sc, parsed, monthly, out is not None)
+            summary, month, writers = _grid_run(sc, parsed, monthly, out is not None, client)
         except ScenarioError as exc:
             if exc.file not in (None, "sweep"):
                 raise
@@ -134,7 +144,7 @@ def sweep(
                    f"{', '.join(parsed)}")
         typer.echo(_format_table(summary, list(parsed) + list(HEADLINE)))
     else:
-        summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None)
+        summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
         from .sweep import rank_correlations, summarize_samples
 
         typer.echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
@@ -144,6 +154,8 @@ def sweep(
             corr = rank_correlations(summary).head(5)
             typer.echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
             typer.echo(corr.to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+    if client is not None:
+        client.close()                               # the results are here; the cluster stays up
     if out is not None:
         from .outputs import write_atomic
 
@@ -159,7 +171,7 @@ def _provenance(sc, **extra):
     return {**extra, "scenario": provenance(sc)}
 
 
-def _grid_run(sc, grid: dict, monthly: bool, want_files: bool):
+def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None):
     import math
 
     from .outputs import csv_writer, figure_writer, json_writer
@@ -167,9 +179,9 @@ def _grid_run(sc, grid: dict, monthly: bool, want_files: bool):
 
     total = math.prod(len(v) for v in grid.values())
     # small grids also get a chart over time (paths.png); one engine pass gives both tables
-    want_paths = want_files and total <= MAX_PATH_LINES
+    want_paths = want_files and total <= MAX_PATH_LINES and client is None
     summary, month = _sweep_frames(sc, grid, want_summary=True, monthly=bool(monthly or want_paths),
-                                   progress=True, client=None)
+                                   progress=True, client=client)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
@@ -200,14 +212,15 @@ def _x_key(summary, keys):
     return best
 
 
-def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool):
+def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=None):
     from .outputs import csv_writer, figure_writer, json_writer
     from .sweep import _sample_frames
 
     # one engine pass gives both the summary and the paths for the fan chart
+    # (on a Dask cluster only the summary comes back: no fan chart)
     summary, month = _sample_frames(sc, n, seed, None, want_summary=True,
-                                    monthly=True if monthly else ["cumulative_gdp_loss_pct"],
-                                    progress=True, client=None)
+                                    monthly=True if monthly else (["cumulative_gdp_loss_pct"] if client is None else False),
+                                    progress=True, client=client)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
@@ -216,7 +229,8 @@ def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool):
         from .sweep import rank_correlations
 
         writers["distribution.png"] = figure_writer(lambda: plot_distribution(summary))
-        writers["fan.png"] = figure_writer(lambda: plot_fan(month))
+        if month is not None:
+            writers["fan.png"] = figure_writer(lambda: plot_fan(month))
         if n > 2:
             writers["drivers.png"] = figure_writer(lambda: plot_rank_correlations(rank_correlations(summary)))
     writers["provenance.json"] = json_writer(_provenance(

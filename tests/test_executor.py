@@ -86,3 +86,36 @@ def test_connect_names_the_option_when_the_scheduler_is_unreachable():
     with pytest.raises(ResimError) as err:
         executor.connect("tcp://127.0.0.1:9", timeout="1s")
     assert err.value.key == "--scheduler"
+
+
+def test_resim_sweep_on_a_dask_scheduler_writes_the_local_numbers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    import simulator.cmd_sweep  # noqa: F401  (registers the command)
+    from simulator.cli import app
+
+    args = ["sweep", "--grid", "restriction.duration_months=3,12", "--grid", "stockpile.national.cover_days=0,60"]
+    runner = CliRunner()
+    local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        remote = runner.invoke(app, [*args, "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address])
+    assert remote.exit_code == 0, remote.output
+    import pandas as pd
+
+    a = pd.read_csv(tmp_path / "local" / "sweep.csv")
+    b = pd.read_csv(tmp_path / "dask" / "sweep.csv")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    assert not (tmp_path / "dask" / "paths.png").exists()          # over-time charts are local only
+
+
+def test_scheduler_refuses_monthly_before_connecting():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "simulator.cli", "sweep", "--grid", "restriction.duration_months=3,6",
+                          "--monthly", "--scheduler", "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "--scheduler" in res.stderr
