@@ -99,7 +99,7 @@ def simulate_supply(inp):
 #: Scenarios advanced together: every per-scenario operation of a step is a
 #: loop over this many lanes, which LLVM turns into SIMD instructions and
 #: which hides the latency of the step's long chain of dependent operations
-#: (one scenario at a time was 3x slower).
+#: (one scenario at a time took 1.5x as long).
 LANES = 32
 
 
