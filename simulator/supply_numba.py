@@ -45,9 +45,9 @@ def simulate_supply(inp):
     from .supply import SupplyPaths
 
     spm, H = inp.steps_per_month, inp.horizon_months
-    S = inp.n_steps
     B, M = inp.demand_t_per_month.shape
     K = inp.group_share.shape[1]
+    # the same ring-buffer horizon as the numpy loop (see supply.simulate_supply)
     lead_c_steps = inp.lead_china_months * spm
     lead_o_steps = inp.lead_other_months * spm
     max_lead = int(np.ceil(max(lead_c_steps.max(initial=1.0), lead_o_steps.max(initial=1.0)))) + 2
@@ -56,7 +56,7 @@ def simulate_supply(inp):
     has_allied = inp.allied_t is not None
     zeros_bm = np.zeros((B, M))
     zeros_b = np.zeros(B)
-    out = np.zeros((10, B, M, H))
+    out = np.zeros((10, B, M, H))          # monthly paths, in SupplyPaths order; [9] = allied
     first_short = np.full((B, M), np.inf)
     group_first = np.full((B, M, K), np.inf)
     opening = np.zeros((2, B, M))
@@ -76,7 +76,6 @@ def simulate_supply(inp):
         zeros_b if not has_allied else c(inp.allied_max_share_per_month, f64),
         out, first_short, group_first, opening,
     )
-    del S
     return SupplyPaths(
         demand_baseline_t=np.broadcast_to(inp.demand_t_per_month[:, :, None], (B, M, H)).copy(),
         demand_t=out[0],
