@@ -120,7 +120,10 @@ def restricted_fraction(start, duration, horizon_months, steps_per_month) -> np.
     t0 = step_times(horizon_months, steps_per_month)[None, :]
     lo = np.asarray(start, float)[:, None]
     hi = lo + np.asarray(duration, float)[:, None]
-    return np.clip((np.minimum(t0 + dt, hi) - np.maximum(t0, lo)) / dt, 0.0, 1.0)
+    frac = np.minimum(t0 + dt, hi)                       # in place from here: (B, S) arrays are large
+    frac -= np.maximum(t0, lo)
+    frac /= dt
+    return np.clip(frac, 0.0, 1.0, out=frac)
 
 
 def severity_path(profile, start, restricted, horizon_months, steps_per_month) -> np.ndarray:
@@ -130,6 +133,8 @@ def severity_path(profile, start, restricted, horizon_months, steps_per_month) -
     the last value holds after its end.
     """
     profile = np.asarray(profile, float)
+    if profile.shape[1] == 1:                            # one severity: no month lookup needed
+        return profile * restricted
     t_mid = step_times(horizon_months, steps_per_month)[None, :] + 0.5 / steps_per_month
     month = np.floor(t_mid - np.asarray(start, float)[:, None]).astype(int)
     month = np.clip(month, 0, profile.shape[1] - 1)
@@ -142,11 +147,18 @@ def ramp_progress(start, duration, delay, ramp, horizon_months, steps_per_month)
     t_mid = step_times(horizon_months, steps_per_month)[None, :] + 0.5 / steps_per_month
     start = np.asarray(start, float)[:, None]
     duration = np.asarray(duration, float)[:, None]
-    elapsed = np.minimum(t_mid, start + duration) - start - np.asarray(delay, float)[:, None]
+    elapsed = np.minimum(t_mid, start + duration)
+    elapsed -= start
+    elapsed -= np.asarray(delay, float)[:, None]
     ramp = np.asarray(ramp, float)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # ramp 1e-310: inf, clipped to 1
-        prog = np.where(ramp > 0, elapsed / ramp, np.where(elapsed >= 0, 1.0, 0.0))
-    return np.where(duration > 0, np.clip(prog, 0.0, 1.0), 0.0)
+        if (ramp > 0).all():                             # the usual case, in place
+            elapsed /= ramp
+            prog = elapsed
+        else:
+            prog = np.where(ramp > 0, elapsed / ramp, np.where(elapsed >= 0, 1.0, 0.0))
+    np.clip(prog, 0.0, 1.0, out=prog)
+    return prog if (duration > 0).all() else np.where(duration > 0, prog, 0.0)
 
 
 # --------------------------------------------------------------------------
