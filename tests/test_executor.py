@@ -115,7 +115,8 @@ def test_scheduler_refuses_monthly_before_connecting():
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "simulator.cli", "sweep", "--grid", "restriction.duration_months=3,6",
+    res = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()",
+                          "sweep", "--grid", "restriction.duration_months=3,6",
                           "--monthly", "--scheduler", "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "--scheduler" in res.stderr
