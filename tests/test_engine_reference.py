@@ -12,6 +12,10 @@ from engine_reference import CASES, PATH, result_arrays, stored_table
 from simulator.engine import simulate
 
 
+REGENERATE = ("A performance change must not change any number. If the model changed on purpose, "
+              "regenerate the reference with `python tests/engine_reference.py` and say so in the commit.")
+
+
 @pytest.fixture(scope="module")
 def data():
     return np.load(PATH)
@@ -25,11 +29,11 @@ def test_engine_matches_stored_outputs(name, data):
         ref = data[f"{name}/out/{key}"]
         assert value.shape == ref.shape, key
         finite = np.isfinite(ref)
-        assert np.array_equal(finite, np.isfinite(value)), f"{name}: {key} inf pattern differs"
+        assert np.array_equal(finite, np.isfinite(value)), f"{name}: {key} inf pattern differs. {REGENERATE}"
         assert np.array_equal(ref[~finite], value[~finite]), key
         scale = float(np.abs(ref[finite]).max(initial=0.0))
         np.testing.assert_allclose(value[finite], ref[finite], rtol=1e-12, atol=1e-12 * scale,
-                                   err_msg=f"{name}: {key}")
+                                   err_msg=f"{name}: {key}. {REGENERATE}")
 
 
 def test_reference_covers_losses(data):
