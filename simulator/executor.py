@@ -67,9 +67,17 @@ def single_threaded_blas():
         yield
 
 
+def cores() -> int:
+    """Cores this process may run on (the affinity mask, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def default_workers(n_chunks: int) -> int:
     """Threads for ``n_chunks`` chunks: every core, but not more than chunks."""
-    return max(1, min(os.cpu_count() or 1, n_chunks))
+    return max(1, min(cores(), n_chunks))
 
 
 def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
@@ -128,7 +136,7 @@ def iter_summary(tables: Iterable[ParamTable], workers: int | None = None) -> It
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    nw = default_workers(os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    nw = cores() if workers is None else max(1, int(workers))
     with single_threaded_blas():
         if nw == 1:
             for t in tables:
