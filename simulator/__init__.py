@@ -46,10 +46,10 @@ def optimize_stockpile(scenario: "Scenario", max_gdp_loss_pct: float = 0.1, over
     return _optimize(scenario, max_gdp_loss_pct=max_gdp_loss_pct, over=over, materials=materials, **kwargs)
 
 
-from .calibrate import calibrate  # noqa: E402  (scipy is imported only when it runs)
-
 # Bound after the submodule loads, so ``simulator.sweep`` is the function
 # (import the helpers with ``from simulator.sweep import summarize_samples``).
 from .sweep import sample, sweep  # noqa: E402
+
+from .calibrate import calibrate  # noqa: E402  (scipy is imported only when it runs)
 
 __all__ = ["Scenario", "load_scenario", "run", "sweep", "sample", "optimize_stockpile", "calibrate", "ResimError", "ScenarioError", "DataError", "__version__"]

@@ -198,4 +198,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's app, not this __main__ copy: sub-command
+    # modules register on ``simulator.cli.app``.
+    from simulator.cli import main as _main
+
+    _main()

@@ -179,10 +179,10 @@ def with_values(base: Scenario, n: int, overrides: dict[str, np.ndarray]) -> Par
         arr = np.asarray(arr, dtype=float)
         if arr.shape != (n,):
             raise ScenarioError(f"needs {n} values, got shape {arr.shape}", file="sweep", key=key)
-        check_values(key, arr)
-        values[key] = arr[:, None] if values[key].ndim == 2 and key == "restriction.severity" else arr
         if values[key].ndim == 2 and key != "restriction.severity":
             raise ScenarioError("is a list; sweep it with separate scenarios", file="sweep", key=key)
+        check_values(key, arr)
+        values[key] = arr[:, None] if key == "restriction.severity" else arr
     lead_n = values["restriction.lead_time_normal_months"]
     lead_r = values["restriction.lead_time_restricted_months"]
     if (lead_r < lead_n).any():

@@ -204,15 +204,16 @@ def _split_lead(lead_steps):
 def _catch_pipeline(sched, on_order, k, b, inp, spm, n_pos):
     """Withhold or delay Chinese shipments in the pipeline at a restriction's start.
 
-    Shipments due at step ``a >= k + transit`` were not yet exported: a share
-    ``scope * severity`` of them is withheld (dropped from the order book, so
-    firms re-order) and the rest is delayed by the lead-time stretch. ``b``
+    Shipments due at step ``a >= k + transit`` were not yet exported. Of their
+    covered share (``scope``), a share ``severity`` is withheld (dropped from
+    the order book, so firms re-order) and the rest is delayed by the
+    lead-time stretch; the uncovered share arrives as due. ``b``
     are the scenarios whose restriction starts in step ``k``; ``n_pos`` is the
     number of schedule positions (later ones never arrive).
     """
     R = sched.shape[0]
     transit = np.maximum(1, np.round(inp.transit_months[b] * spm).astype(int))
-    withhold = inp.scope_share[b].T * inp.initial_severity[b][None, :]       # (M, b)
+    scope_b = inp.scope_share[b].T                                          # (M, b)
     stretch = (inp.lead_china_months[b].max(axis=1) - inp.lead_other_months[b]) * spm
     span = min(n_pos - k - 1, int(np.ceil(inp.lead_other_months[b].max() * spm)) + 2)
     for off in range(span, -1, -1):                                   # latest first, so moves don't collide
@@ -225,9 +226,10 @@ def _catch_pipeline(sched, on_order, k, b, inp, spm, n_pos):
         amount = china[:, bb]                                          # (M, nb), a copy
         if not amount.any():
             continue
-        keep = amount * (1.0 - withhold[:, due])
-        china[:, bb] = 0.0
-        on_order[:, bb] -= amount - keep
+        covered = amount * scope_b[:, due]
+        keep = covered * (1.0 - inp.initial_severity[bb][None, :])
+        china[:, bb] = amount - covered                                # the uncovered share arrives as due
+        on_order[:, bb] -= covered - keep
         shift = stretch[due]
         f = np.floor(shift).astype(int)
         wfrac = (shift - f)[None, :]
@@ -296,10 +298,14 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     demand_all = D0[None] * (1.0 - np.ascontiguousarray(inp.substitution_share.transpose(2, 1, 0)))
     lead_c_months = np.ascontiguousarray(inp.lead_china_months.T)                 # (S, B)
     lead_o_months = inp.lead_other_months                                         # (B,)
-    pipeline_target_all = demand_all * (cs[None] * lead_c_months[:, None, :]
-                                        + ((1.0 - cs) * lead_o_months[None, :])[None])
+    scope = np.ascontiguousarray(inp.scope_share.T)                                # (M, B)
+    # Only the covered share of the Chinese flow waits the restricted lead time.
+    lead_cov = scope[None] * lead_c_months[:, None, :] + (1.0 - scope[None]) * lead_o_months[None, None, :]
+    pipeline_target_all = demand_all * (cs[None] * lead_cov + ((1.0 - cs) * lead_o_months[None, :])[None])
     severity = np.ascontiguousarray(inp.severity.T)[:, None, :]                   # (S, 1, B)
-    china_cap_all = (cs * D0 * inp.china_max_ratio.T)[None] * (1.0 - inp.scope_share.T[None] * severity)
+    # China ships what firms order up to its ceiling, less the withheld share.
+    china_cap_all = np.broadcast_to((cs * D0 * inp.china_max_ratio.T)[None], (S, M, B))
+    china_pass_all = 1.0 - scope[None] * severity                                  # (S, M, B)
     other_cap_all = ((1.0 - cs) * D0)[None] + np.ascontiguousarray(inp.alternative_share.transpose(2, 1, 0)) * D0[None]
 
     # Arrival schedule: positions 0 .. n_pos-1 (those >= S never arrive) in a
@@ -447,7 +453,8 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
         if strategy in ("on_shortage", "reserve_for_priority"):
             stock_sum = stock.sum(axis=0)
             if any_started[k]:
-                newly = started_all[k] & np.isinf(trigger_time) & (stock_sum < trigger_t)
+                # trigger: corporate cover below the threshold, or any firm group short
+                newly = started_all[k] & np.isinf(trigger_time) & ((stock_sum < trigger_t) | (short_sum > tiny))
                 trigger_time = np.where(newly, t, trigger_time)
                 active = t + 1e-9 >= trigger_time + delay
                 if active.any():
@@ -483,7 +490,7 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
             total = order + np.maximum(0.0, national_target - national - on_order_nat) * refill_rate[k]
         else:
             total = order
-        ship_c = np.minimum(cs * total, china_cap_all[k])
+        ship_c = np.minimum(cs * total, china_cap_all[k]) * china_pass_all[k]
         ship_o = np.minimum(total - ship_c, other_cap_all[k])
         ship_c *= dt                                              # t this step
         ship_o *= dt
@@ -499,11 +506,16 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
             allied -= ship_a
             corp_o = corp_o + ship_a
             rec["allied_shipped_t"][mon] += ship_a
-        vals[0] = corp_c
-        np.subtract(ship_c, corp_c, out=vals[1])
+        # covered share at the Chinese lead time, the rest at the normal one
+        nat_c = ship_c - corp_c
+        np.multiply(corp_c, scope, out=vals[0])
+        np.multiply(nat_c, scope, out=vals[1])
         schedule(k, fc[k], wc[k], wc1[k], cells_c)
+        np.multiply(corp_c, 1.0 - scope, out=vals[0])
+        np.multiply(nat_c, 1.0 - scope, out=vals[1])
+        schedule(k, fo, wo, wo1, cells_c)
         on_order += corp_c
-        on_order_nat += vals[1]
+        on_order_nat += nat_c
         vals[0] = nat_o
         vals[1] = corp_o
         schedule(k, fo, wo, wo1, cells_o)

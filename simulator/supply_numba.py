@@ -312,9 +312,10 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
                     p1 = min(a + f, n_pos - 1) & mask
                     p2 = min(a + f + 1, n_pos - 1) & mask
                     for m in range(M):
-                        keep = amount[m] * (1.0 - scope[m, l] * initial_severity[b])
-                        ring[sa, 0, m, l] = 0.0
-                        on_order[m, l] -= amount[m] - keep
+                        covered = amount[m] * scope[m, l]
+                        keep = covered * (1.0 - initial_severity[b])
+                        ring[sa, 0, m, l] = amount[m] - covered   # the uncovered share arrives as due
+                        on_order[m, l] -= covered - keep
                         ring[p1, 0, m, l] += keep * (1.0 - wfrac)
                         ring[p2, 0, m, l] += keep * wfrac
 
@@ -379,7 +380,9 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
                     for l in range(L):
                         trigger = trig_m[l] * D0[m, l]
                         tt = trigger_time[m, l]
-                        tt = t if (started[l] & (tt == np.inf) & (st_sum[m, l] < trigger)) else tt
+                        # trigger: corporate cover below the threshold, or any firm group short
+                        low = (st_sum[m, l] < trigger) | (sums2[l] > 1e-12 * D0[m, l] * dt)
+                        tt = t if (started[l] & (tt == np.inf) & low) else tt
                         trigger_time[m, l] = tt
                         covered = sums2[l]
                         if strategy == 2:
@@ -423,13 +426,16 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
                     d0 = D0[m, l]
                     c = cs[m, l]
                     dm = dem[m, l]
-                    pipeline_target = dm * (c * lc[l] + (1.0 - c) * lo[l])
+                    # only the covered share of the Chinese flow waits the restricted lead time
+                    lcov = scope[m, l] * lc[l] + (1.0 - scope[m, l]) * lo[l]
+                    pipeline_target = dm * (c * lcov + (1.0 - c) * lo[l])
                     position = st_sum[m, l] + on_order[m, l]
                     order = max(0.0, dm + (target_sum[m, l] + pipeline_target - position) / restock[l])
                     with_refill = order + max(0.0, national_target[m, l] - national[m, l] - on_order_nat[m, l]) * refill_rate[l]
                     total = with_refill if refill_on[l] else order
-                    china_cap = c * d0 * cmr[m, l] * (1.0 - scope[m, l] * sev[l])
-                    ship_c = min(c * total, china_cap)
+                    # China ships what firms order up to its ceiling, less the withheld share
+                    china_cap = c * d0 * cmr[m, l]
+                    ship_c = min(c * total, china_cap) * (1.0 - scope[m, l] * sev[l])
                     other_cap = (1.0 - c) * d0 + altk[m, l] * d0
                     ship_o = min(total - ship_c, other_cap)
                     ship_c *= dt
@@ -465,10 +471,16 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
                 w1 = 1.0 - wc[l]
                 v1 = 1.0 - wo[l]
                 for m in range(M):
-                    ring[c0, 0, m, l] += corp_c[m, l] * w1
-                    ring[c0, 1, m, l] += nat_c[m, l] * w1
-                    ring[c1, 0, m, l] += corp_c[m, l] * wc[l]
-                    ring[c1, 1, m, l] += nat_c[m, l] * wc[l]
+                    # covered share at the Chinese lead time, the rest at the normal one
+                    sc = scope[m, l]
+                    ring[c0, 0, m, l] += corp_c[m, l] * sc * w1
+                    ring[c0, 1, m, l] += nat_c[m, l] * sc * w1
+                    ring[c1, 0, m, l] += corp_c[m, l] * sc * wc[l]
+                    ring[c1, 1, m, l] += nat_c[m, l] * sc * wc[l]
+                    ring[o0, 0, m, l] += corp_c[m, l] * (1.0 - sc) * v1
+                    ring[o0, 1, m, l] += nat_c[m, l] * (1.0 - sc) * v1
+                    ring[o1, 0, m, l] += corp_c[m, l] * (1.0 - sc) * wo[l]
+                    ring[o1, 1, m, l] += nat_c[m, l] * (1.0 - sc) * wo[l]
                     ring[o0, 1, m, l] += nat_o[m, l] * v1
                     ring[o0, 2, m, l] += corp_o[m, l] * v1
                     ring[o1, 1, m, l] += nat_o[m, l] * wo[l]

@@ -17,9 +17,10 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 #: 2010: no stoppage was reported (6.6). 0.005 % of GDP (~30 bn yen) is about one day of
 #: the car industry's value added (7.6), which would have been a reported stoppage.
 MAX_LOSS_2010_PCT = 0.005
-#: 2010: Chinese supply missing over Oct 2010 - Jan 2011, in months of baseline, from the
-#: import series (6.3) with the September level (1.15) or the 2010 average (0.85) as baseline.
-MISSING_2010_MONTHS = (0.85, 1.15)
+#: 2010: Chinese supply missing over Oct 2010 - Jan 2011 (shortfalls below baseline, summed),
+#: in months of baseline, from the import series (6.3): 1.36 with September (2,246 t) as the
+#: baseline (0.43 + 0.72 + 0 + 0.21), 0.85 with the 2010 average (1,667 t) (0.23 + 0.62 + 0 + 0).
+MISSING_2010_MONTHS = (0.85, 1.36)
 #: 2025: Suzuki stopped 7.4 weeks after the start (5.8), European plants from ~8.7 weeks
 #: (3.12, 5.10); +-1.5 weeks for the weekly step and the UNVERIFIED April severity.
 FIRST_STOCKOUT_2025_WEEKS = (6.0, 10.0)
