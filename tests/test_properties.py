@@ -227,8 +227,9 @@ def test_monotone_everywhere(key, direction, lo, hi, data):
 
 # Holds once three mechanisms are off: substitution/alternative ramps (they
 # are tied to the restriction's length and outlast it), the national release
-# rules (on_shortage triggers on aggregate corporate stock; immediate releases
-# for exactly as long as the restriction) and the lead-time stretch (pipeline
+# rules (on_shortage releases a decision delay after the first shortfall, so
+# more stock can postpone it; immediate releases for exactly as long as the
+# restriction) and the lead-time stretch (pipeline
 # catch and overtaking at the end). docs/guarantees.md gives a minimal
 # counterexample for each.
 CORE = [
@@ -249,6 +250,32 @@ def test_monotone_in_the_core_material_model(key, direction, lo, hi, data):
     key = key.format(m=data.draw(st.sampled_from(MATS)))
     values = grid(data.draw, lo, hi)
     assert_monotone(losses(sc, key, values), direction, values, key)
+
+
+# The default release rule keeps these properties when it acts at once: with
+# no decision delay, on_shortage meets each shortfall as it happens (it fires
+# on the first firm group's shortfall, since commit d6033f1), so a smaller
+# shortfall can only leave more national stock for later. With a delay, more
+# corporate stock postpones the first shortfall and with it the release, which
+# can then land where it is worth less (docs/guarantees.md, case B).
+@pytest.mark.parametrize("key, direction, lo, hi", CORE, ids=[k[0] for k in CORE])
+@examples(30)
+@given(st.data())
+def test_monotone_with_the_on_shortage_rule_and_no_decision_delay(key, direction, lo, hi, data):
+    sc = data.draw(scenarios(ramps=False, strategies=("on_shortage",), stretch=False, extra_material=False))
+    sc = sc.with_overrides({"stockpile.national.decision_delay_months": 0.0})
+    key = key.format(m=data.draw(st.sampled_from(MATS)))
+    values = grid(data.draw, lo, hi)
+    assert_monotone(losses(sc, key, values), direction, values, key)
+
+
+@pytest.mark.parametrize("key", ["inventory.cover_scale"] + [f"materials.{m}.corporate_cover_scale" for m in MATS])
+def test_default_scenario_monotone_in_cover_without_decision_delay(key):
+    """The default scenario on a fine grid: with the default one-month delay this
+    fails (e.g. dytb cover 2.4 -> 2.5 raises the loss, docs/guarantees.md case B)."""
+    sc = BASE.with_overrides({"stockpile.national.decision_delay_months": 0.0})
+    values = np.linspace(0.0, 3.0, 121)
+    assert_monotone(losses(sc, key, values), -1, values, key)
 
 
 # More substitution helps once the release rules and the lead-time stretch are
