@@ -300,8 +300,12 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     lead_o_months = inp.lead_other_months                                         # (B,)
     scope = np.ascontiguousarray(inp.scope_share.T)                                # (M, B)
     # Only the covered share of the Chinese flow waits the restricted lead time.
-    lead_cov = scope[None] * lead_c_months[:, None, :] + (1.0 - scope[None]) * lead_o_months[None, None, :]
-    pipeline_target_all = demand_all * (cs[None] * lead_cov + ((1.0 - cs) * lead_o_months[None, :])[None])
+    # The order book is read after the step's arrivals and before its orders, so
+    # in steady state it holds demand x (lead - dt); a lead under a step counts as one.
+    in_book_c = np.maximum(lead_c_months, dt) - dt                                  # (S, B)
+    in_book_o = np.maximum(lead_o_months, dt) - dt                                  # (B,)
+    lead_cov = scope[None] * in_book_c[:, None, :] + (1.0 - scope[None]) * in_book_o[None, None, :]
+    pipeline_target_all = demand_all * (cs[None] * lead_cov + ((1.0 - cs) * in_book_o[None, :])[None])
     severity = np.ascontiguousarray(inp.severity.T)[:, None, :]                   # (S, 1, B)
     # China ships what firms order up to its ceiling, less the withheld share.
     china_cap_all = np.broadcast_to((cs * D0 * inp.china_max_ratio.T)[None], (S, M, B))

@@ -427,8 +427,11 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
                     c = cs[m, l]
                     dm = dem[m, l]
                     # only the covered share of the Chinese flow waits the restricted lead time
-                    lcov = scope[m, l] * lc[l] + (1.0 - scope[m, l]) * lo[l]
-                    pipeline_target = dm * (c * lcov + (1.0 - c) * lo[l])
+                    # (the order book holds demand x (lead - dt) in steady state)
+                    book_c = max(lc[l], dt) - dt
+                    book_o = max(lo[l], dt) - dt
+                    lcov = scope[m, l] * book_c + (1.0 - scope[m, l]) * book_o
+                    pipeline_target = dm * (c * lcov + (1.0 - c) * book_o)
                     position = st_sum[m, l] + on_order[m, l]
                     order = max(0.0, dm + (target_sum[m, l] + pipeline_target - position) / restock[l])
                     with_refill = order + max(0.0, national_target[m, l] - national[m, l] - on_order_nat[m, l]) * refill_rate[l]

@@ -150,3 +150,15 @@ def test_cli_needs_neither_click_nor_heavy_imports():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("lead", [0.1, 0.3, 1.5, 2.0, 3.3])
+def test_baseline_is_stationary(default_scenario, lead):
+    # Without a restriction nothing moves: stocks stay at target, arrivals equal use.
+    sc = default_scenario.with_overrides({"restriction.duration_months": 0,
+                                          "restriction.lead_time_normal_months": lead,
+                                          "restriction.lead_time_restricted_months": lead})
+    sp = simulator.run(sc, keep_sector_paths=False).batch.supply
+    opening = np.broadcast_to(sp.opening_corporate_t[:, :, None], sp.corporate_stock_t.shape)
+    np.testing.assert_allclose(sp.corporate_stock_t, opening, rtol=1e-12)
+    np.testing.assert_allclose(sp.arrivals_china_t + sp.arrivals_other_t, sp.use_t, rtol=1e-12)
