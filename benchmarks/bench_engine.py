@@ -1,7 +1,7 @@
 """Engine throughput: scenarios/s, ms per scenario, peak memory, scaling.
 
 Runs the default scenario as a Monte Carlo (five parameters drawn per
-scenario, see ``common.DRAWS``) through :func:`simulator.executor.run_summary`
+scenario, see ``common.DRAWS``) through :func:`simulator.core.executor.run_summary`
 (summary outputs only) and prints:
 
 - a scaling table, 1 -> 100,000 scenarios, one thread and all cores;
@@ -35,15 +35,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import best_of, machine, peak_traced_mib, print_machine, save, table  # noqa: E402
 
 import simulator  # noqa: E402
-from simulator.executor import run_summary  # noqa: E402
+from simulator.core.executor import run_summary  # noqa: E402
 
 FIRST_CALL = """
 import time, sys
 sys.path.insert(0, {bench!r})
 from common import table
-from simulator.executor import run_summary
+from simulator.core.executor import run_summary
 t = table({n})
-from simulator.engine import build_structure
+from simulator.core.engine import build_structure
 build_structure(t.structure)
 t0 = time.perf_counter()
 run_summary(t, workers={workers})

@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 import simulator
-from simulator import allocation
-from simulator.engine import build_structure
+from simulator.model import allocation
+from simulator.core.engine import build_structure
 
 
 def best_of(fn, repeat: int = 3) -> float:

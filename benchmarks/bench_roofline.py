@@ -84,8 +84,10 @@ def main() -> None:
     args = ap.parse_args()
     info = machine()
     print_machine(info)
-    from simulator import economy, engine, supply
-    from simulator.executor import run_summary, single_threaded_blas
+    from simulator.model import economy
+    from simulator.core import engine
+    from simulator.model import supply
+    from simulator.core.executor import run_summary, single_threaded_blas
 
     t = table(args.n)
     s = t.structure

@@ -2,8 +2,8 @@
 
 Neither the parameter table of the whole sweep nor any monthly path exists
 at once: each chunk's table is drawn when its turn comes
-(:func:`simulator.params.with_values`), run, and reduced to its summary
-row (:func:`simulator.executor.iter_summary`); only the summary columns of
+(:func:`simulator.core.params.with_values`), run, and reduced to its summary
+row (:func:`simulator.core.executor.iter_summary`); only the summary columns of
 all scenarios are kept, as a sweep returns them. Prints time, scenarios/s
 and the process's peak resident memory (``ru_maxrss``), with the part that
 is the kept summary itself.
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import DRAWS, machine, max_rss_mib, print_machine, save  # noqa: E402
 
 import simulator  # noqa: E402
-from simulator.executor import iter_summary  # noqa: E402
-from simulator.params import with_values  # noqa: E402
+from simulator.core.executor import iter_summary  # noqa: E402
+from simulator.core.params import with_values  # noqa: E402
 
 
 def chunk_tables(base, n: int, chunk: int, seed: int):

@@ -27,7 +27,7 @@ DRAWS = {
 def table(n: int, seed: int = 0, table_name: str | None = None, identical: bool = False):
     """A ParamTable of ``n`` scenarios around the default scenario."""
     import simulator
-    from simulator.params import with_values
+    from simulator.core.params import with_values
 
     over = {"economy.table": table_name} if table_name else None
     base = simulator.load_scenario(overrides=over)

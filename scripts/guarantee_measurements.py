@@ -70,8 +70,8 @@ def near_default_draws(n: int, seed: int) -> list[dict]:
 
 
 def _loss(sc, **over) -> float:
-    from simulator.engine import simulate
-    from simulator.params import stack
+    from simulator.core.engine import simulate
+    from simulator.core.params import stack
 
     return float(simulate(stack([sc.with_overrides(over) if over else sc])).gdp_loss_pct[0])
 

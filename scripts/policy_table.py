@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import simulator
-from simulator.engine import simulate_scenarios
+from simulator.core.engine import simulate_scenarios
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "model.md"
 START, END = "<!-- policy-table:start -->", "<!-- policy-table:end -->"
@@ -49,8 +49,8 @@ def allocation_table(base) -> list[str]:
 
 def _codes_185(sc) -> list[str]:
     """The 185-sector codes inside the 37-sector priority sectors (same share of use)."""
-    from simulator.engine import build_structure
-    from simulator.iotable import load_table, resolve_table_dir
+    from simulator.core.engine import build_structure
+    from simulator.io.tables import load_table, resolve_table_dir
 
     table = load_table(str(resolve_table_dir("mic2015_185")))
     st = build_structure(sc)
@@ -78,7 +78,7 @@ def release_table(base) -> list[str]:
 
 
 def sizing_table(base) -> list[str]:
-    from simulator.policy import optimize_stockpile
+    from simulator.analysis.policy import optimize_stockpile
 
     rows = ["| release rule | restriction | loss, no stockpile | floor (730 days) | required stockpile | "
             "stock | holding cost | break-even chance |",

@@ -6,50 +6,48 @@ Typical use::
     sc = simulator.load_scenario()                  # the bundled one-year default
     res = simulator.run(sc)
     res.summary["gdp_loss_pct"], res.sectors.head(), res.monthly
+
+The package is layered (``docs/architecture.md``): :mod:`simulator.model`
+(pure equations), :mod:`simulator.io` (scenario schema, data files, caches,
+output files), :mod:`simulator.core` (parameter batches, the engine, results),
+:mod:`simulator.analysis` (sweeps, Monte Carlo, calibration, sensitivity,
+policy), :mod:`simulator.plots` and :mod:`simulator.cli`. This module is the
+public facade; its names are imported on first use, so ``import simulator``
+stays cheap.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
+from typing import Any
 
-from .errors import DataError, ResimError, ScenarioError
-from .scenario import Scenario, load_scenario
+from simulator._version import __version__
+from simulator.errors import DataError, ResimError, ScenarioError
 
+#: Public name -> module that defines it (imported on first access).
+_LAZY = {
+    "Scenario": "simulator.io.scenario",
+    "load_scenario": "simulator.io.scenario",
+    "run": "simulator.core.runner",
+    "Result": "simulator.core.results",
+    "sweep": "simulator.analysis.sweep",
+    "sample": "simulator.analysis.sweep",
+    "calibrate": "simulator.analysis.calibrate",
+    "optimize_stockpile": "simulator.analysis.policy",
+}
 
-def run(scenario: "Scenario", keep_sector_paths: bool = True):
-    """Run one scenario and return a :class:`~simulator.results.Result`.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        From :func:`load_scenario`.
-    keep_sector_paths : bool
-        Keep monthly output loss per sector (in ``Result.monthly``).
-    """
-    from .engine import simulate_scenarios
-    from .results import Result
-
-    batch = simulate_scenarios([scenario], keep_sector_paths=keep_sector_paths)
-    return Result(scenario=scenario, batch=batch)
-
-
-def optimize_stockpile(scenario: "Scenario", max_gdp_loss_pct: float = 0.1, over=None, materials=None, **kwargs):
-    """Smallest national stockpile (days of demand) keeping the GDP loss under a cap.
-
-    ``simulator.optimize_stockpile(sc, max_gdp_loss_pct=0.1,
-    over={"restriction.duration_months": [3, 6, 12]})`` returns one row per
-    case; see :func:`simulator.policy.optimize_stockpile` (imported lazily:
-    it needs scipy).
-    """
-    from .policy import optimize_stockpile as _optimize
-
-    return _optimize(scenario, max_gdp_loss_pct=max_gdp_loss_pct, over=over, materials=materials, **kwargs)
+__all__ = ["Scenario", "load_scenario", "run", "Result", "sweep", "sample", "optimize_stockpile",
+           "calibrate", "ResimError", "ScenarioError", "DataError", "__version__"]
 
 
-# Bound after the submodule loads, so ``simulator.sweep`` is the function
-# (import the helpers with ``from simulator.sweep import summarize_samples``).
-from .sweep import sample, sweep  # noqa: E402
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-from .calibrate import calibrate  # noqa: E402  (scipy is imported only when it runs)
 
-__all__ = ["Scenario", "load_scenario", "run", "sweep", "sample", "optimize_stockpile", "calibrate", "ResimError", "ScenarioError", "DataError", "__version__"]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

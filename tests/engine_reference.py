@@ -4,7 +4,7 @@
 every code path of the engine (stockpile strategies, pooled stocks,
 priority allocation, severity profiles, the 185-sector table, random draws
 of every numeric key), the full parameter tables and every array of the
-:class:`~simulator.engine.BatchResult`. It was first generated with the
+:class:`~simulator.core.engine.BatchResult`. It was first generated with the
 engine as of commit 14d43b6, *before* any vectorisation work, and
 regenerated once for an intended model change (severity withholds a share
 of Chinese shipments, only the covered share waits the restricted lead
@@ -87,7 +87,7 @@ def _draws(rng: np.random.Generator, n: int, materials, profile: bool) -> dict[s
 def case_table(name: str):
     """The parameter table of a case, drawn afresh (used to build the file)."""
     import simulator
-    from simulator.params import with_values
+    from simulator.core.params import with_values
 
     overrides, n, seed = CASES[name]
     base = simulator.load_scenario(overrides=dict(overrides))
@@ -102,7 +102,7 @@ def stored_table(name: str, data):
     """The stored parameter table of a case; keys added to the schema since
     the file was made keep their defaults."""
     import simulator
-    from simulator.params import ParamTable, with_values
+    from simulator.core.params import ParamTable, with_values
 
     overrides, n, _ = CASES[name]
     base = simulator.load_scenario(overrides=dict(overrides))
@@ -123,7 +123,7 @@ def result_arrays(res) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from simulator.engine import simulate
+    from simulator.core.engine import simulate
 
     arrays = {}
     for name in CASES:

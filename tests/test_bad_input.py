@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import simulator
 from simulator import cli
-from simulator.engine import build_structure
+from simulator.core.engine import build_structure
 from simulator.errors import ResimError
 
 BAD = Path(__file__).parent / "data" / "bad"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.calibrate import (
+from simulator.analysis.calibrate import (
     CalibrationError, FreeParameter, Target, calibrate, parse_free, parse_target,
 )
 
@@ -200,7 +200,7 @@ def test_cli_calibrate_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def sens():
-    from simulator.sensitivity import sensitivity
+    from simulator.analysis.sensitivity import sensitivity
 
     return sensitivity(simulator.load_scenario())
 
@@ -227,7 +227,7 @@ def test_sensitivity_covers_the_documented_assumptions(sens):
 
 
 def test_sensitivity_extra_range_replaces_a_factor(sens):
-    from simulator.sensitivity import parse_range, sensitivity
+    from simulator.analysis.sensitivity import parse_range, sensitivity
 
     sc = simulator.load_scenario()
     extra = parse_range("inventory.cover_scale=0.8:1.2", sc)

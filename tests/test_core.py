@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.engine import simulate
-from simulator.params import with_values
+from simulator.core.engine import simulate
+from simulator.core.params import with_values
 
 
 def loss(sc, **over):

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulator import economy
+from simulator.model import economy
 
 
 def test_output_shares_by_hand():

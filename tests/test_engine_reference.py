@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine_reference import CASES, PATH, result_arrays, stored_table
-from simulator.engine import simulate
+from simulator.core.engine import simulate
 
 
 REGENERATE = ("A performance change must not change any number. If the model changed on purpose, "

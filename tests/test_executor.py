@@ -4,11 +4,11 @@ in this thread, in threads, streamed, or on a Dask LocalCluster."""
 import numpy as np
 import pytest
 
-from simulator import executor
-from simulator.engine import simulate
+from simulator.core import executor
+from simulator.core.engine import simulate
 from simulator.errors import ResimError
-from simulator.params import with_values
-from simulator.results import summary_arrays
+from simulator.core.params import with_values
+from simulator.core.results import summary_arrays
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_resim_sweep_on_a_dask_scheduler_writes_the_local_numbers(tmp_path):
     distributed = pytest.importorskip("distributed")
     from typer.testing import CliRunner
 
-    import simulator.cmd_sweep  # noqa: F401  (registers the command)
+    import simulator.cli.sweep  # noqa: F401  (registers the command)
     from simulator.cli import app
 
     args = ["sweep", "--grid", "restriction.duration_months=3,12", "--grid", "stockpile.national.cover_days=0,60"]

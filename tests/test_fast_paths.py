@@ -14,8 +14,10 @@ import pytest
 
 import simulator
 from engine_reference import CASES, PATH, _draws, stored_table
-from simulator import economy, engine, supply
-from simulator.params import with_values
+from simulator.model import economy
+from simulator.core import engine
+from simulator.model import supply
+from simulator.core.params import with_values
 
 FIELDS = [f.name for f in dataclasses.fields(supply.SupplyPaths)]
 
@@ -68,12 +70,12 @@ def test_compiled_supply_equals_numpy_loop_with_policy_levers(over):
 
 def test_dispatch(data, monkeypatch):
     pytest.importorskip("numba")
-    from simulator import supply_numba
+    from simulator.model import supply_numba
 
     small = engine.supply_inputs(stored_table("defaults_37", data))
-    monkeypatch.delitem(sys.modules, "simulator.supply_numba")
+    monkeypatch.delitem(sys.modules, "simulator.model.supply_numba")
     assert supply._compiled(small, "auto") is None                      # a single run does not import numba...
-    monkeypatch.setitem(sys.modules, "simulator.supply_numba", supply_numba)
+    monkeypatch.setitem(sys.modules, "simulator.model.supply_numba", supply_numba)
     assert supply._compiled(small, "auto") is supply_numba              # ...but uses it once loaded
     big = engine.supply_inputs(with_values(simulator.load_scenario(), 40, {}))
     assert supply._compiled(big, "auto") is supply_numba

@@ -1,6 +1,6 @@
 """Outputs are all-or-nothing and say where they came from.
 
-``simulator.outputs.write_atomic`` writes into a temporary directory next to
+``simulator.io.outputs.write_atomic`` writes into a temporary directory next to
 the target and renames it into place, so a crash, Ctrl-C or full disk in the
 middle of writing leaves no output directory that looks complete, and no
 temporary leftovers either. ``summary.json`` carries the provenance needed to
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 import simulator
-from simulator import cli, outputs
+from simulator import cli
+from simulator.io import outputs
 from simulator.errors import ResimError
 
 DATA = Path(__file__).parent / "data"

@@ -11,7 +11,7 @@ import pytest
 
 import simulator
 from simulator import plots
-from simulator.sweep import monthly_percentiles, rank_correlations
+from simulator.analysis.sweep import monthly_percentiles, rank_correlations
 
 ROOT = Path(__file__).resolve().parents[1]
 UNCERTAIN = ROOT / "scenarios" / "japan-one-year-uncertain.toml"

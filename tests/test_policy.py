@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator
-from simulator import allocation, economy
+from simulator.model import allocation
+from simulator.model import economy
 from simulator.errors import ScenarioError
-from simulator.policy import optimize_stockpile, stockpile_curve
+from simulator.analysis.policy import optimize_stockpile, stockpile_curve
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -188,7 +189,7 @@ def test_reserve_for_priority_releases_only_the_priority_share(default_scenario)
     res = _run(SCENARIOS / "policy-reserve-for-priority.toml")
     base = _run(default_scenario)
     sp, sb = res.batch.supply, base.batch.supply
-    from simulator.engine import _priority_order
+    from simulator.core.engine import _priority_order
     p = allocation.priority_share(res.batch.structure.economy.use_share, _priority_order(res.batch.structure))
     assert ((p > 0) & (p < 1)).all()
     released = sp.release_t.sum(axis=2)[0]
@@ -205,7 +206,7 @@ def test_reserve_earmark_protects_priority_sectors():
     sc = simulator.load_scenario(SCENARIOS / "policy-reserve-for-priority.toml")
     earmarked = _run(sc).batch
     # the same releases without earmarking: proportional sharing of the same material
-    from simulator.engine import build_structure, direct_loss
+    from simulator.core.engine import build_structure, direct_loss
     st = build_structure(sc)
     sh = np.clip(earmarked.supply.shortage_share, 0, 1).transpose(0, 2, 1)[0]
     e = (earmarked.supply.release_t / earmarked.supply.demand_t).transpose(0, 2, 1)[0]

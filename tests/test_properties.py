@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import simulator
-from simulator.engine import simulate
+from simulator.core.engine import simulate
 from simulator.errors import ResimError
-from simulator.params import stack, with_values
+from simulator.core.params import stack, with_values
 
 BASE = simulator.load_scenario()
 MATS = tuple(BASE.materials)

@@ -57,5 +57,5 @@ def test_base_cycle_and_missing(tmp_path):
 def test_bundled_default_matches_repository_copy():
     from pathlib import Path
     repo = Path(__file__).parent.parent / "scenarios" / "japan-one-year.toml"
-    bundled = Path(simulator.scenario.bundled_scenario_path())
+    bundled = Path(simulator.io.scenario.bundled_scenario_path())
     assert repo.read_text() == bundled.read_text()

@@ -10,8 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from simulator import economy, engine, structure_cache
-from simulator.iotable import _bundled_dir, load_table
+from simulator.model import economy
+
+from simulator.core import engine
+
+from simulator.io import cache as structure_cache
+from simulator.io.tables import _bundled_dir, load_table
 
 
 def build(table_dir):

@@ -13,9 +13,9 @@ import pytest
 
 import simulator
 from simulator.errors import ScenarioError
-from simulator.results import summary_arrays
-from simulator.scenario import Distribution
-from simulator.sweep import (
+from simulator.core.results import summary_arrays
+from simulator.io.scenario import Distribution
+from simulator.analysis.sweep import (
     monthly_percentiles,
     rank_correlations,
     sample_values,
@@ -139,7 +139,7 @@ def test_sweep_progress_callback_counts_every_scenario(default_scenario):
 def test_sweep_and_sample_pass_the_client_to_the_executor(default_scenario, monkeypatch):
     import inspect
 
-    from simulator import executor
+    from simulator.core import executor
 
     grid = {"restriction.duration_months": [3, 6]}
     plain = simulator.sweep(default_scenario, grid)

@@ -1,7 +1,7 @@
 """Running large batches: in chunks, on both cores, or on a Dask cluster.
 
 :func:`run_summary` is what sweeps and Monte Carlo call: it runs a
-:class:`~simulator.params.ParamTable` in chunks of ``chunk_size`` scenarios
+:class:`~simulator.core.params.ParamTable` in chunks of ``chunk_size`` scenarios
 and returns only the summary metrics, never holding more than a chunk's
 monthly paths at once. :func:`iter_summary` does the same for a stream of
 tables (so not even the parameter table of a million scenarios needs to
@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .params import ParamTable
+from simulator.core.params import ParamTable
 
 DEFAULT_CHUNK = 2000
 
@@ -43,8 +43,8 @@ def _slice(table: ParamTable, lo: int, hi: int) -> ParamTable:
 
 def summary_of(table: ParamTable) -> dict[str, np.ndarray]:
     """Summary metrics of one chunk (runs in a thread, a process or a Dask worker)."""
-    from .engine import build_structure, simulate
-    from .results import summary_arrays
+    from simulator.core.engine import build_structure, simulate
+    from simulator.core.results import summary_arrays
 
     return summary_arrays(simulate(table, structure=build_structure(table.structure)))
 
@@ -107,7 +107,7 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
     Returns
     -------
     dict of str -> ndarray
-        The keys of :func:`simulator.results.summary_arrays`, in table order;
+        The keys of :func:`simulator.core.results.summary_arrays`, in table order;
         empty for an empty table.
     """
     if chunk_size < 1:
@@ -130,7 +130,7 @@ def iter_summary(tables: Iterable[ParamTable], workers: int | None = None) -> It
     """Summary metrics of each table of a stream, in order.
 
     For sweeps too large to hold as one parameter table: make the tables
-    one chunk at a time (e.g. with :func:`simulator.params.with_values`) and
+    one chunk at a time (e.g. with :func:`simulator.core.params.with_values`) and
     consume the summaries as they come. At most ``workers`` tables (default:
     every core) are in flight.
     """
@@ -156,11 +156,11 @@ def iter_summary(tables: Iterable[ParamTable], workers: int | None = None) -> It
 def _warm_up(table: ParamTable | None) -> None:
     """Load cached structures and the compiled loop once, before threads start."""
     if table is not None:
-        from .engine import build_structure
+        from simulator.core.engine import build_structure
 
         build_structure(table.structure)
     with contextlib.suppress(ImportError):
-        from . import supply_numba  # noqa: F401  (import and JIT-cache load are not thread-safe to race)
+        from simulator.model import supply_numba  # noqa: F401  (import and JIT-cache load are not thread-safe to race)
 
 
 def _run_local(table, bounds, progress, workers, backend="threads"):
@@ -223,7 +223,7 @@ def connect(scheduler: str, timeout: str = "10s"):
     dask is not installed or the scheduler cannot be reached, so the CLI can
     print one line.
     """
-    from .errors import ResimError
+    from simulator.errors import ResimError
 
     try:
         from distributed import Client

@@ -1,16 +1,16 @@
-"""Compiled material layer: the step loop of :mod:`simulator.supply` in numba.
+"""Compiled material layer: the step loop of :mod:`simulator.model.supply` in numba.
 
-The numpy loop in :func:`simulator.supply.simulate_supply` is the reference;
+The numpy loop in :func:`simulator.model.supply.simulate_supply` is the reference;
 this module computes the same equations one scenario at a time, with the
 whole state of a scenario (stocks per firm group, the ring of shipments in
 transit) in a few hundred bytes, so a step costs ~1 microsecond instead of
 ~150 numpy calls over the batch. Results equal the numpy loop to round-off
 (``tests/test_fast_paths.py`` checks 1e-12 relative on every output).
 
-It is used by :func:`simulator.supply.simulate_supply` for batches of at
+It is used by :func:`simulator.model.supply.simulate_supply` for batches of at
 least :data:`MIN_BATCH` scenarios when numba is installed (so a single
 ``resim run`` never pays for importing numba), and only for inputs it knows:
-a :class:`~simulator.supply.SupplyInputs` field that is not listed in
+a :class:`~simulator.model.supply.SupplyInputs` field that is not listed in
 :data:`KNOWN_FIELDS` and is set (not ``None``) sends the batch to the numpy
 loop, so a new model feature can never be silently ignored here. Set
 ``RESIM_ENGINE=numpy`` to force the reference loop.
@@ -41,8 +41,8 @@ _STRATEGY_CODE = {"on_shortage": 0, "immediate": 1, "reserve_for_priority": 2, "
 
 
 def simulate_supply(inp):
-    """Same as :func:`simulator.supply.simulate_supply`, compiled."""
-    from .supply import SupplyPaths
+    """Same as :func:`simulator.model.supply.simulate_supply`, compiled."""
+    from simulator.model.supply import SupplyPaths
 
     spm, H = inp.steps_per_month, inp.horizon_months
     B, M = inp.demand_t_per_month.shape
@@ -110,7 +110,7 @@ def _kernel(spm, H, max_lead, strategy, has_allied,
             priority_share, allied_t, allied_delay, allied_max,
             out, first_short, group_first, opening):
     # Variable names and the order of floating-point operations follow
-    # simulator.supply.simulate_supply step by step (see the comments there),
+    # simulator.model.supply.simulate_supply step by step (see the comments there),
     # so results are equal to the last bit. Arrays are (..., lane).
     B, M = D0_all.shape
     K = group_share.shape[1]

@@ -3,8 +3,8 @@
 :func:`sweep` runs every combination of a grid of dotted keys;
 :func:`sample` draws uncertain parameters from distributions. Both turn
 the numeric keys into parameter arrays with
-:func:`simulator.params.with_values` and run them as one batch through
-:func:`simulator.executor.run_summary` (no scenario objects, no Python
+:func:`simulator.core.params.with_values` and run them as one batch through
+:func:`simulator.core.executor.run_summary` (no scenario objects, no Python
 loop over runs). Only *structural* keys (``params.STRUCTURAL_KEYS``,
 list-valued keys such as ``inventory.cover_months`` or a severity
 profile, ``None``) need separate batches: the grid is grouped by them
@@ -28,8 +28,8 @@ import zlib
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from .errors import ScenarioError
-from .scenario import Distribution, Scenario, load_scenario
+from simulator.errors import ScenarioError
+from simulator.io.scenario import Distribution, Scenario, load_scenario
 
 #: Percentiles reported by default (5-95 % and 25-75 % bands, median).
 DEFAULT_PERCENTILES = (5, 25, 50, 75, 95)
@@ -70,7 +70,7 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
         Called with the number of scenarios finished after each chunk;
         ``True`` shows a rich progress bar when stdout is a terminal.
     client : dask.distributed.Client, optional
-        Passed to :func:`simulator.executor.run_summary` when it accepts one.
+        Passed to :func:`simulator.core.executor.run_summary` when it accepts one.
 
     Returns
     -------
@@ -79,7 +79,7 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
         (``gdp_loss_pct`` in % of one year's GDP, ``gdp_loss_jpy_bn`` in
         billion yen, ...). Monthly: ``scenario_id`` (the row number of
         the combination), the swept keys, then ``month, date, kind, item,
-        variable, value`` as in :attr:`simulator.results.Result.monthly`.
+        variable, value`` as in :attr:`simulator.core.results.Result.monthly`.
         ``df.attrs["keys"]`` lists the swept keys.
 
     Raises
@@ -110,7 +110,7 @@ def sample(scenario: Scenario | str | Path | None = None, n: int = 1000, seed: i
         and results; each key has its own stream (seeded by the seed and
         the key), so adding a key does not change the draws of the others.
     distributions : dict, optional
-        Dotted key -> :class:`~simulator.scenario.Distribution` (or a dict
+        Dotted key -> :class:`~simulator.io.scenario.Distribution` (or a dict
         such as ``{"dist": "uniform", "low": 0, "high": 60}``). When
         given it replaces the scenario's ``[uncertainty]`` table.
     monthly, progress, client
@@ -161,7 +161,7 @@ def sample_values(distributions: Mapping[str, Distribution | Mapping], n: int, s
     import numpy as np
     from scipy import stats
 
-    from .params import field_bounds
+    from simulator.core.params import field_bounds
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ScenarioError(f"the seed must be a non-negative integer (got {seed!r})", file="sample", key="seed")
@@ -332,7 +332,7 @@ def as_scenario(scenario) -> Scenario:
 
 def _numeric_keys(base: Scenario) -> set:
     """Keys that ``with_values`` can set per scenario (one number each)."""
-    from .params import STRUCTURAL_KEYS, stack
+    from simulator.core.params import STRUCTURAL_KEYS, stack
 
     table = stack([base])
     out = set()
@@ -506,17 +506,17 @@ def _run_group(sc: Scenario, n: int, arrays: dict, want_summary: bool, monthly, 
     """Run one structural group; (summary frame or None, monthly frame or None)."""
     import pandas as pd
 
-    from .params import with_values
+    from simulator.core.params import with_values
 
     table = with_values(sc, n, arrays)
     if not monthly:
         return pd.DataFrame(_run_summary(table, progress, client)), None
     if client is not None:
         raise ScenarioError("monthly tables are built locally; drop client= or monthly=", key="client")
-    from .engine import build_structure, simulate
-    from .executor import DEFAULT_CHUNK
-    from .params import ParamTable
-    from .results import summary_arrays
+    from simulator.core.engine import build_structure, simulate
+    from simulator.core.executor import DEFAULT_CHUNK
+    from simulator.core.params import ParamTable
+    from simulator.core.results import summary_arrays
 
     variables = _monthly_variables(sc, monthly)
     structure = build_structure(table.structure)
@@ -535,7 +535,7 @@ def _run_group(sc: Scenario, n: int, arrays: dict, want_summary: bool, monthly, 
 
 
 def _run_summary(table, progress, client) -> dict:
-    from .executor import DEFAULT_CHUNK, run_summary
+    from simulator.core.executor import DEFAULT_CHUNK, run_summary
 
     params = inspect.signature(run_summary).parameters
     kwargs = {}
@@ -552,7 +552,7 @@ def _run_summary(table, progress, client) -> dict:
 
 
 def _monthly_variables(sc: Scenario, monthly) -> list[str]:
-    from .results import MATERIAL_VARIABLES
+    from simulator.core.results import MATERIAL_VARIABLES
 
     allowed = list(MATERIAL_VARIABLES) + ["shortage_share"] + list(ECONOMY_VARIABLES)
     if monthly is True:
@@ -570,7 +570,7 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
 
     Parameters
     ----------
-    batch : simulator.engine.BatchResult
+    batch : simulator.core.engine.BatchResult
     variables : list of str, optional
         Material variables (tonnes, or ``shortage_share``) and economy
         variables (billion yen or %); default all.
@@ -582,12 +582,12 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
     pandas.DataFrame
         ``scenario_id, month, date, kind, item, variable, value``; for
         each scenario the rows are in the order of
-        :attr:`simulator.results.Result.monthly` (without its sector rows).
+        :attr:`simulator.core.results.Result.monthly` (without its sector rows).
     """
     import numpy as np
     import pandas as pd
 
-    from .results import MATERIAL_VARIABLES, month_labels
+    from simulator.core.results import MATERIAL_VARIABLES, month_labels
 
     s = batch.structure.scenario
     B, H = batch.gdp_loss_jpy_bn.shape

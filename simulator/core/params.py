@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ScenarioError
-from .scenario import Scenario
+from simulator.errors import ScenarioError
+from simulator.io.scenario import Scenario
 
 #: Keys that must be equal across a batch (the engine groups by them).
 STRUCTURAL_KEYS = (
@@ -40,7 +40,7 @@ def structure_key(s: Scenario) -> tuple:
 
 
 def _is_bundled(table: str) -> bool:
-    from .iotable import BUNDLED_TABLES
+    from simulator.io.tables import BUNDLED_TABLES
     return table in BUNDLED_TABLES
 
 
@@ -100,7 +100,7 @@ def field_bounds(key: str) -> tuple:
     """(ge, gt, le, lt) of the scenario field at a dotted key (None where unset)."""
     from pydantic import BaseModel
 
-    from .scenario import Material
+    from simulator.io.scenario import Material
 
     model = Scenario
     parts = key.split(".")

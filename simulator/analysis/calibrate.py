@@ -22,8 +22,8 @@ bounds reaches are reported (``identified=False`` with notes, or a
 Only fitted parameter values leave this module; the targets are
 conditions of the fit and are never written into scenario results.
 Many parameter points are evaluated as one batch through
-:func:`simulator.params.with_values` and
-:func:`simulator.executor.run_summary` (structural keys fall back to
+:func:`simulator.core.params.with_values` and
+:func:`simulator.core.executor.run_summary` (structural keys fall back to
 one scenario per point).
 """
 
@@ -39,8 +39,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ResimError
-from .scenario import Scenario, parse_override_value
+from simulator.errors import ResimError
+from simulator.io.scenario import Scenario, parse_override_value
 
 #: Relative size of a singular value (of the range-scaled Jacobian) below
 #: which a direction counts as unidentified.
@@ -68,7 +68,7 @@ class Target:
     Parameters
     ----------
     metric : str
-        A summary metric (a key of :func:`simulator.results.summary_arrays`),
+        A summary metric (a key of :func:`simulator.core.results.summary_arrays`),
         e.g. ``gdp_loss_pct`` (% of one year's GDP) or ``dytb_first_shortage_month``.
     value : float
         The target value, in the metric's unit.
@@ -146,7 +146,7 @@ def parse_free(text: str) -> FreeParameter:
 
 def schema_bounds(key: str) -> tuple[float, float]:
     """Finite (low, high) of a key from the scenario schema (open bounds nudged inside)."""
-    from .params import field_bounds
+    from simulator.core.params import field_bounds
 
     try:
         ge, gt, le, lt = field_bounds(key)
@@ -310,7 +310,7 @@ class _Model:
     """Target metrics at parameter points, batched per distinct condition."""
 
     def __init__(self, scenario: Scenario, targets: tuple, free: tuple):
-        from .params import STRUCTURAL_KEYS
+        from simulator.core.params import STRUCTURAL_KEYS
 
         self.targets = targets
         self.keys = [p.key for p in free]
@@ -350,8 +350,8 @@ class _Model:
 
     def _summaries(self, X: np.ndarray) -> list[dict]:
         """One summary dict per target group; one engine call when the groups share a structure."""
-        from .executor import run_summary
-        from .params import stack, structure_key, with_values
+        from simulator.core.executor import run_summary
+        from simulator.core.params import stack, structure_key, with_values
 
         bases = [base for base, _ in self.groups.values()]
         if self.structural:
@@ -374,7 +374,7 @@ def _concat(tables: list):
     Monthly severity profiles of different lengths are padded with their
     last value, which is what a shorter profile means.
     """
-    from .params import ParamTable
+    from simulator.core.params import ParamTable
 
     values = {}
     for key in tables[0].values:
@@ -391,7 +391,7 @@ def _met(achieved, values) -> np.ndarray:
 
 
 def _check_free(scenario: Scenario, free: tuple) -> None:
-    from .params import check_values
+    from simulator.core.params import check_values
 
     seen = set()
     for p in free:
@@ -653,7 +653,7 @@ def calibrated_toml(cal: Calibration, base_file: str | Path, out_file: str | Pat
     digits : int
         Significant digits of the fitted values.
     """
-    from . import __version__
+    from simulator._version import __version__
 
     base_rel = os.path.relpath(Path(base_file).resolve(), Path(out_file).resolve().parent)
     lines = [
@@ -687,7 +687,7 @@ def write_calibrated(cal: Calibration, base_file: str | Path, out_file: str | Pa
     The file is written to a temporary name next to ``out_file``, loaded
     and checked, then renamed into place; on any failure nothing is left.
     """
-    from .scenario import load_scenario
+    from simulator.io.scenario import load_scenario
 
     out = Path(out_file)
     check_out_file(out, force)

@@ -242,10 +242,10 @@ def _compiled(inp: SupplyInputs, method: str):
     if method == "numpy" or (method == "auto" and (
             os.environ.get("RESIM_ENGINE", "auto") == "numpy"
             # small batches: not worth importing numba (~0.5 s), but use it once loaded
-            or (inp.demand_t_per_month.shape[0] < 32 and "simulator.supply_numba" not in sys.modules))):
+            or (inp.demand_t_per_month.shape[0] < 32 and "simulator.model.supply_numba" not in sys.modules))):
         return None
     try:
-        from . import supply_numba
+        from simulator.model import supply_numba
     except ImportError:
         if method == "numba":
             raise
@@ -269,7 +269,7 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     inp : SupplyInputs
     method : {"auto", "numpy", "numba"}
         ``numpy`` is this function's loop, the reference. ``numba`` is the
-        same equations compiled (:mod:`simulator.supply_numba`), equal to
+        same equations compiled (:mod:`simulator.model.supply_numba`), equal to
         round-off. ``auto`` uses the compiled loop when numba is installed,
         the environment variable ``RESIM_ENGINE`` is not ``numpy``, and the
         batch has 32 or more scenarios or the compiled loop is already loaded.

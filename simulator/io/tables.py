@@ -1,7 +1,7 @@
 """Loading input-output tables and the sector x material dependence table.
 
 This is the I/O edge of the economy layer: it reads CSV files, checks them
-and hands plain numpy arrays to :mod:`simulator.economy`.
+and hands plain numpy arrays to :mod:`simulator.model.economy`.
 
 A table is a directory in the MIC layout (see ``data/SOURCES_io_tables.md``):
 
@@ -37,7 +37,7 @@ class _LazyPandas:
 
 pd = _LazyPandas()
 
-from .errors import DataError
+from simulator.errors import DataError
 
 BUNDLED_TABLES = {"mic2015_37": "mic2015_37", "mic2015_185": "mic2015_185"}
 IMPORT_COLUMNS = ("fd_impo", "fd_imta", "fd_imtx")

@@ -17,7 +17,7 @@ needs m, ``f_im`` in [0, 1] the fill ratio i gets, and::
 - ``value_added``: the fills that minimise this month's GDP loss, as a
   linear program solved with HiGHS (:func:`value_added_fill`). The IO
   propagation is included exactly, not approximated: the max-linear loss
-  ``q`` of :mod:`simulator.economy` is the least solution of
+  ``q`` of :mod:`simulator.model.economy` is the least solution of
   ``q >= s, q >= H q, s >= delta, s_j >= K_ij s_i``, so minimising the
   (positively weighted) GDP loss over those inequalities yields it.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .economy import EconomyStructure, direct_loss_proportional, priority_fill
+from simulator.model.economy import EconomyStructure, direct_loss_proportional, priority_fill
 
 RULES = ("proportional", "priority", "value_added")
 

@@ -1,58 +1,14 @@
-"""The ``resim`` command line.
-
-Bad input (scenario, override, data file) prints one line naming the
-file, the key and what is allowed, and exits with code 2; nothing is
-written. Heavy libraries (matplotlib, scipy) are imported only by the
-commands that need them, so ``resim run`` starts fast.
-"""
+"""``resim run``, ``resim validate`` and ``resim schema``."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from .errors import ResimError, ScenarioError
-
-app = typer.Typer(
-    name="resim",
-    help="Rare-earth supply-disruption impact simulator for Japan.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-
-#: Modules that add sub-commands to ``app`` (each keeps its imports light).
-COMMAND_MODULES: list[str] = ["simulator.cmd_sweep", "simulator.cmd_optimize", "simulator.cmd_calibrate"]
-
-
-def parse_sets(sets: Optional[List[str]]) -> dict:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML)."""
-    from .scenario import parse_override_value
-
-    out = {}
-    for item in sets or []:
-        if "=" not in item:
-            raise ScenarioError(f"--set needs dotted.key=value (got {item!r})", file="--set")
-        key, value = item.split("=", 1)
-        out[key.strip()] = parse_override_value(value.strip())
-    return out
-
-
-def load(scenario: Optional[Path], sets: Optional[List[str]] = None):
-    from .scenario import load_scenario
-
-    return load_scenario(scenario, overrides=parse_sets(sets))
-
-
-SCENARIO_ARG = typer.Argument(None, help="Scenario TOML file (default: the bundled one-year scenario).", show_default=False)
-SET_OPT = typer.Option(None, "--set", "-s", help="Override a value: dotted.key=value (repeatable).")
-OUT_OPT = typer.Option(None, "--out", "-o", help="Write results into this directory.")
-FORCE_OPT = typer.Option(False, "--force", help="Overwrite a non-empty output directory.")
+from simulator.cli.common import FORCE_OPT, OUT_OPT, SCENARIO_ARG, SET_OPT, app, load
 
 
 def format_summary(result) -> str:
@@ -110,8 +66,8 @@ def run(
     force: bool = FORCE_OPT,
 ):
     """Run one scenario and print its summary."""
-    from . import run as run_scenario
-    from .outputs import check_out_dir
+    from simulator.core.runner import run as run_scenario
+    from simulator.io.outputs import check_out_dir
 
     sc = load(scenario, set_)
     if out is not None:
@@ -122,7 +78,7 @@ def run(
     else:
         typer.echo(format_summary(result))
     if out is not None:
-        from .outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
+        from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
 
         writers = {
             "summary.json": json_writer({**result.summary, "provenance": provenance(sc)}),
@@ -130,14 +86,14 @@ def run(
             "sectors.csv": csv_writer(result.sectors),
         }
         if plot:
-            from .plots import plot_run
+            from simulator.plots import plot_run
             writers["run.png"] = figure_writer(lambda: plot_run(result))
         write_atomic(out, writers, force=force)
         if not as_json:
             typer.echo(f"\nWrote {', '.join(writers)} to {out}")
     elif plot:
-        from .outputs import figure_writer
-        from .plots import plot_run
+        from simulator.io.outputs import figure_writer
+        from simulator.plots import plot_run
 
         path = Path("resim-run.png")
         tmp = path.with_name(".resim-run.png.partial.png")
@@ -151,7 +107,7 @@ def run(
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file."),
              set_: Optional[List[str]] = SET_OPT):
     """Check a scenario file without running it."""
-    from .engine import build_structure
+    from simulator.core.engine import build_structure
 
     sc = load(scenario, set_)
     build_structure(sc)  # also checks the data files it names
@@ -162,44 +118,6 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file."),
 @app.command()
 def schema():
     """Print the JSON Schema of scenario files (for editor autocompletion)."""
-    from .scenario import json_schema
+    from simulator.io.scenario import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
-
-
-for _mod in COMMAND_MODULES:
-    importlib.import_module(_mod)
-
-
-def main() -> None:
-    """Console entry point: one line and exit code 2 for bad input, never a traceback.
-
-    typer's standalone mode handles usage errors (exit 2) and ``--help``;
-    our own :class:`ResimError` is caught here.
-    """
-    from .executor import single_threaded_blas
-
-    try:
-        # The CLI's linear algebra is small (tables of 37-185 sectors): OpenBLAS
-        # threads only add start-up and contention (eigvals of the 185 table:
-        # ~1 s on a busy 2-core machine with them, ~0.05 s without).
-        with single_threaded_blas():
-            app()
-    except ResimError as exc:
-        typer.echo(f"resim: error: {exc.one_line()}", err=True)
-        sys.exit(2)
-    except OSError as exc:  # e.g. a full disk while writing: not bad input, but no traceback either
-        where = f"{exc.filename}: " if exc.filename else ""
-        typer.echo(f"resim: error: {where}{exc.strerror or exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("resim: interrupted", err=True)
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    # Run the imported module's app, not this __main__ copy: sub-command
-    # modules register on ``simulator.cli.app``.
-    from simulator.cli import main as _main
-
-    _main()

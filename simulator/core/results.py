@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .engine import BatchResult
+from simulator.core.engine import BatchResult
 
 # pandas is imported inside the table properties: the printed summary of
 # ``resim run`` does not need it (0.3 s of a cold start).

@@ -2,7 +2,7 @@
 
 Both check every input (scenario, grid, durations, output directory)
 before running anything and write their files all-or-nothing through
-:func:`simulator.outputs.write_atomic`. Heavy imports stay inside the
+:func:`simulator.io.outputs.write_atomic`. Heavy imports stay inside the
 commands so ``resim run`` starts fast.
 """
 
@@ -13,8 +13,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
-from .errors import ScenarioError
+from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from simulator.errors import ScenarioError
 
 #: Summary columns printed by both commands (all are in the CSV files).
 HEADLINE = ("gdp_loss_pct", "gdp_loss_jpy_bn", "peak_monthly_gdp_loss_jpy_bn", "months_with_loss")
@@ -46,7 +46,7 @@ def split_values(text: str) -> list[str]:
 
 def parse_grid(items: List[str]) -> dict:
     """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``."""
-    from .scenario import parse_override_value
+    from simulator.io.scenario import parse_override_value
 
     grid: dict = {}
     for item in items:
@@ -115,8 +115,8 @@ def sweep(
         "on every machine). Summary table and charts; over-time charts and --monthly need a local run."),
 ):
     """Run a grid of parameter values or a Monte Carlo sample as one batch."""
-    from .outputs import check_out_dir
-    from .sweep import as_scenario
+    from simulator.io.outputs import check_out_dir
+    from simulator.analysis.sweep import as_scenario
 
     if bool(grid) == (samples is not None):
         raise ScenarioError("give either --grid dotted.key=v1,v2,... or --samples N", file="resim sweep")
@@ -130,7 +130,7 @@ def sweep(
     if scheduler is not None:
         if monthly:
             raise ScenarioError("monthly tables are built locally; drop --monthly or --scheduler", file="--scheduler")
-        from .executor import connect
+        from simulator.core.executor import connect
 
         client = connect(scheduler)
     if parsed is not None:
@@ -145,7 +145,7 @@ def sweep(
         typer.echo(_format_table(summary, list(parsed) + list(HEADLINE)))
     else:
         summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
-        from .sweep import rank_correlations, summarize_samples
+        from simulator.analysis.sweep import rank_correlations, summarize_samples
 
         typer.echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
                    f"{len(summary.attrs['keys'])} uncertain inputs")
@@ -157,7 +157,7 @@ def sweep(
     if client is not None:
         client.close()                               # the results are here; the cluster stays up
     if out is not None:
-        from .outputs import write_atomic
+        from simulator.io.outputs import write_atomic
 
         write_atomic(out, writers, force=force)
         typer.echo(f"\nWrote {', '.join(writers)} to {out}")
@@ -166,7 +166,7 @@ def sweep(
 
 
 def _provenance(sc, **extra):
-    from .outputs import provenance
+    from simulator.io.outputs import provenance
 
     return {**extra, "scenario": provenance(sc)}
 
@@ -174,8 +174,8 @@ def _provenance(sc, **extra):
 def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None):
     import math
 
-    from .outputs import csv_writer, figure_writer, json_writer
-    from .sweep import _sweep_frames
+    from simulator.io.outputs import csv_writer, figure_writer, json_writer
+    from simulator.analysis.sweep import _sweep_frames
 
     total = math.prod(len(v) for v in grid.values())
     # small grids also get a chart over time (paths.png); one engine pass gives both tables
@@ -187,13 +187,13 @@ def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None):
         writers["monthly.csv"] = csv_writer(month)
     x = _x_key(summary, list(grid))
     if x is not None:
-        from .plots import plot_headline, plot_sweep
+        from simulator.plots import plot_headline, plot_sweep
 
         headline = set(grid) == {"restriction.duration_months", "stockpile.national.cover_days"}
         writers["sweep.png"] = figure_writer(
             (lambda: plot_headline(summary)) if headline else (lambda: plot_sweep(summary, x=x)))
     if want_paths:
-        from .plots import plot_paths
+        from simulator.plots import plot_paths
 
         writers["paths.png"] = figure_writer(lambda: plot_paths(month))
     writers["provenance.json"] = json_writer(_provenance(sc, command="sweep", grid=_jsonable(grid)))
@@ -213,8 +213,8 @@ def _x_key(summary, keys):
 
 
 def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=None):
-    from .outputs import csv_writer, figure_writer, json_writer
-    from .sweep import _sample_frames
+    from simulator.io.outputs import csv_writer, figure_writer, json_writer
+    from simulator.analysis.sweep import _sample_frames
 
     # one engine pass gives both the summary and the paths for the fan chart
     # (on a Dask cluster only the summary comes back: no fan chart)
@@ -225,8 +225,8 @@ def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=N
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
     if want_files:
-        from .plots import plot_distribution, plot_fan, plot_rank_correlations
-        from .sweep import rank_correlations
+        from simulator.plots import plot_distribution, plot_fan, plot_rank_correlations
+        from simulator.analysis.sweep import rank_correlations
 
         writers["distribution.png"] = figure_writer(lambda: plot_distribution(summary))
         if month is not None:
@@ -256,7 +256,7 @@ def compare(
     force: bool = FORCE_OPT,
 ):
     """Compare restriction lengths, or several scenario files, over time."""
-    from .outputs import check_out_dir
+    from simulator.io.outputs import check_out_dir
 
     files = list(scenarios or [])
     if durations is None and len(files) <= 1:
@@ -272,8 +272,8 @@ def compare(
     results = _run_items(items)
     table = _compare_table(results)
     typer.echo(_format_table(table, list(table.columns), max_rows=len(table)))
-    from .outputs import csv_writer, figure_writer, json_writer
-    from .plots import plot_compare, plot_sectors
+    from simulator.io.outputs import csv_writer, figure_writer, json_writer
+    from simulator.plots import plot_compare, plot_sectors
 
     month = _compare_monthly(results)
     title = _compare_title(items, durations)
@@ -286,7 +286,7 @@ def compare(
         tmp.replace(path)
         typer.echo(f"\nWrote {path}")
         return
-    from .outputs import provenance, write_atomic
+    from simulator.io.outputs import provenance, write_atomic
 
     writers = {
         "compare.png": figure_writer(make_fig),
@@ -325,7 +325,7 @@ def _compare_items(files: list, durations: str | None, sets) -> list:
 
 
 def _run_items(items):
-    from . import run
+    from simulator.core.runner import run
 
     return [(label, run(sc, keep_sector_paths=False)) for label, sc in items]
 

@@ -12,8 +12,8 @@ scenario's values (d ln metric / d ln x). For the dependence table that
 is the elasticity with respect to ``economy.dependence_scale``, which
 scales every share at once.
 
-All numeric swings run as one batch (:func:`simulator.params.with_values`
-and :func:`simulator.executor.run_summary`); structural keys
+All numeric swings run as one batch (:func:`simulator.core.params.with_values`
+and :func:`simulator.core.executor.run_summary`); structural keys
 (``economy.criticality``, the dependence file) run as separate scenarios.
 """
 
@@ -28,8 +28,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ScenarioError
-from .scenario import Scenario
+from simulator.errors import ScenarioError
+from simulator.io.scenario import Scenario
 
 #: Proportional step of the arc elasticity (+-5 %: local, yet larger than the
 #: weekly-step kinks of the material layer).
@@ -324,7 +324,7 @@ def _base_label(s: Scenario, f: Factor) -> str:
 
 def _elasticity_points(s: Scenario, keys, h: float):
     """Points scaling every key by (1 - h_dn) and (1 + h_up), inside the schema's bounds."""
-    from .params import field_bounds
+    from simulator.core.params import field_bounds
 
     xs = {k: s.get(k) for k in keys}
     if not keys or any(not _is_number(v) for v in xs.values()) or all(v == 0 for v in xs.values()):
@@ -350,8 +350,8 @@ def _elasticity_points(s: Scenario, keys, h: float):
 
 def _evaluate(s: Scenario, points: list[dict], metric: str) -> np.ndarray:
     """The metric at every point; numeric points in one batch, structural ones one by one."""
-    from .executor import run_summary
-    from .params import STRUCTURAL_KEYS, stack, with_values
+    from simulator.core.executor import run_summary
+    from simulator.core.params import STRUCTURAL_KEYS, stack, with_values
 
     out = np.full(len(points), np.nan)
     batch = [i for i, p in enumerate(points) if not any(k in STRUCTURAL_KEYS for k in p)]
@@ -372,57 +372,6 @@ def _evaluate(s: Scenario, points: list[dict], metric: str) -> np.ndarray:
         if i not in in_batch:
             out[i] = run_summary(stack([s.with_overrides(p)]))[metric][0]
     return out
-
-
-# --------------------------------------------------------------------------
-# Tornado chart
-# --------------------------------------------------------------------------
-
-def plot_tornado(sens: Sensitivity, top: int | None = None, title: str | None = None):
-    """Tornado chart of the swings, largest at the top.
-
-    Parameters
-    ----------
-    sens : Sensitivity
-    top : int, optional
-        Show only the ``top`` largest swings.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from . import plots  # noqa: F401  (selects a non-interactive backend)
-    import matplotlib.pyplot as plt
-
-    m = sens.metric
-    t = sens.table if top is None else sens.table.head(top)
-    t = t.iloc[::-1]
-    base = sens.base_value
-    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(t) + 1.6), constrained_layout=True)
-    y = np.arange(len(t))
-    lo = t[f"{m}_at_low"].to_numpy()
-    hi = t[f"{m}_at_high"].to_numpy()
-    ax.barh(y, lo - base, left=base, color="tab:blue", alpha=0.8, label="low end of range")
-    ax.barh(y, hi - base, left=base, color="tab:orange", alpha=0.8, label="high end of range")
-    ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(y)
-    ax.set_yticklabels([f"{a}\n({b})" for a, b in zip(t["factor"], t["range"])], fontsize=8)
-    span = max(np.abs(np.r_[lo, hi] - base).max(), 1e-12)
-    for yi, a, b in zip(y, lo, hi):
-        if max(abs(a - base), abs(b - base)) <= 1e-3 * span:
-            ax.text(base, yi, "  no effect here", va="center", ha="left", fontsize=7, color="0.4")
-            continue
-        for v in (a, b):
-            if abs(v - base) > 1e-3 * span:
-                ax.text(v, yi, f" {v:.2f} ", va="center", ha="left" if v > base else "right", fontsize=7)
-    ax.set_xlim(min(lo.min(), hi.min(), base) - 0.15 * span, max(lo.max(), hi.max(), base) + 0.15 * span)
-    unit = "% of annual GDP" if m == "gdp_loss_pct" else m
-    ax.set_xlabel(f"{m} ({unit}); line: scenario as given, {base:.3f}")
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    name = sens.scenario.name or "scenario"
-    ax.set_title(title or f"{name}: one-at-a-time swings across documented ranges", fontsize=10)
-    return fig
 
 
 def format_table(sens: Sensitivity) -> str:

@@ -1,18 +1,9 @@
-"""Plots: functions that take results or tidy frames and return a Figure.
-
-No ``plt.show()`` inside; the caller decides where the figure goes.
-"""
+"""Figures of runs, sweeps, comparisons and Monte Carlo samples."""
 
 from __future__ import annotations
 
-import matplotlib
-
-# Agg for scripts and the CLI; keep notebook backends (Matplotlib >= 3.9 reports
-# the inline one as plain "inline"), else notebooks would show no figures.
-if not any(nb in matplotlib.get_backend().lower() for nb in ("inline", "ipympl", "widget", "nbagg")):
-    matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def plot_run(result, title: str | None = None):
@@ -20,7 +11,7 @@ def plot_run(result, title: str | None = None):
 
     Parameters
     ----------
-    result : simulator.results.Result
+    result : simulator.core.results.Result
 
     Returns
     -------
@@ -153,7 +144,7 @@ def plot_sweep(df, x: str, line: str | list | None = None, metric: str = "gdp_lo
     Parameters
     ----------
     df : pandas.DataFrame
-        From :func:`simulator.sweep.sweep` (one row per combination).
+        From :func:`simulator.analysis.sweep.sweep` (one row per combination).
     x : str
         The key on the x axis, e.g. ``"restriction.duration_months"``.
     line : str or list of str, optional
@@ -265,7 +256,7 @@ def plot_paths(monthly, by=None, title: str | None = None, materials=None):
     Parameters
     ----------
     monthly : pandas.DataFrame
-        A monthly table from :func:`simulator.sweep.sweep` (``monthly=True``)
+        A monthly table from :func:`simulator.analysis.sweep.sweep` (``monthly=True``)
         or from ``resim compare``; needs the economy variables
         ``gdp_loss_jpy_bn`` and ``cumulative_gdp_loss_pct`` and the material
         variables ``corporate_stock_t``, ``national_stock_t`` and
@@ -357,7 +348,7 @@ def plot_sectors(sectors, top: int = 10, title: str | None = None, sequential: b
     Parameters
     ----------
     sectors : pandas.DataFrame or dict
-        :attr:`simulator.results.Result.sectors` (``code, name,
+        :attr:`simulator.core.results.Result.sectors` (``code, name,
         gdp_loss_jpy_bn``), or a dict label -> such a frame.
     top : int
         Sectors shown (largest loss in any scenario).
@@ -407,17 +398,17 @@ def plot_fan(monthly, variable: str = "cumulative_gdp_loss_pct", item: str = "ja
     Parameters
     ----------
     monthly : pandas.DataFrame
-        From :func:`simulator.sweep.sample` with ``monthly`` including ``variable``.
+        From :func:`simulator.analysis.sweep.sample` with ``monthly`` including ``variable``.
     variable, item : str
         The monthly series (default cumulative GDP loss, % of annual GDP).
-    central : simulator.results.Result, optional
+    central : simulator.core.results.Result, optional
         Draw the central scenario's path as a dashed line.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    from .sweep import monthly_percentiles
+    from simulator.analysis.sweep import monthly_percentiles
 
     q = monthly_percentiles(monthly, variable=variable, item=item, percentiles=(5, 25, 50, 75, 95))
     x = q["month"].to_numpy()
@@ -471,7 +462,7 @@ def plot_rank_correlations(corr, metric: str = "gdp_loss_pct", title: str | None
     Parameters
     ----------
     corr : pandas.DataFrame
-        From :func:`simulator.sweep.rank_correlations`.
+        From :func:`simulator.analysis.sweep.rank_correlations`.
 
     Returns
     -------

@@ -16,14 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from .errors import ResimError
+from simulator.errors import ResimError
 
 
 def provenance(scenario) -> dict:
     """Where a result came from: version, scenario file and hash, parameters, data."""
-    from . import __version__
-    from .engine import build_structure  # noqa: F401  (structure resolves the table path)
-    from .iotable import resolve_table_dir
+    from simulator._version import __version__
+    from simulator.core.engine import build_structure  # noqa: F401  (structure resolves the table path)
+    from simulator.io.tables import resolve_table_dir
 
     base = Path(scenario.source_file).parent if scenario.source_file else Path(".")
     table_dir = resolve_table_dir(scenario.economy.table, base)

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load, parse_sets
+from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load, parse_sets
 
 
 @app.command()
@@ -36,8 +36,8 @@ def calibrate(
     force: bool = FORCE_OPT,
 ):
     """Fit free parameters so that model outputs hit targets (brentq or least squares)."""
-    from .calibrate import calibrate as run_calibration
-    from .calibrate import check_out_file, parse_free, parse_target, write_calibrated
+    from simulator.analysis.calibrate import calibrate as run_calibration
+    from simulator.analysis.calibrate import check_out_file, parse_free, parse_target, write_calibrated
 
     targets = [parse_target(t) for t in target]
     frees = [parse_free(f) for f in free]
@@ -71,8 +71,8 @@ def sensitivity(
     force: bool = FORCE_OPT,
 ):
     """One-at-a-time swings of each uncertain assumption across its documented range; elasticities."""
-    from .outputs import check_out_dir
-    from .sensitivity import format_table, parse_range, sensitivity as run_sensitivity
+    from simulator.io.outputs import check_out_dir
+    from simulator.analysis.sensitivity import format_table, parse_range, sensitivity as run_sensitivity
 
     sc = load(scenario, set_)
     extra = [parse_range(r, sc) for r in range_ or []]
@@ -81,8 +81,8 @@ def sensitivity(
     sens = run_sensitivity(sc, metric=metric, extra=extra)
     typer.echo(format_table(sens))
     if out is not None:
-        from .outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
-        from .sensitivity import plot_tornado
+        from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
+        from simulator.plots import plot_tornado
 
         summary = {"metric": metric, "base_value": sens.base_value,
                    "factors": json.loads(sens.table.to_json(orient="records")),

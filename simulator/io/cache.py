@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-_BUILDERS = ("iotable.py", "economy.py", "engine.py", "structure_cache.py")
+_BUILDERS = ("io/tables.py", "model/economy.py", "core/engine.py", "io/cache.py")
 
 
 def cache_dir() -> Path | None:
@@ -42,12 +42,12 @@ def cache_dir() -> Path | None:
 
 def key(args: tuple, data_paths: list[Path]) -> str:
     """Hash of everything the structure depends on."""
-    from . import __version__
+    from simulator._version import __version__
 
     h = hashlib.sha256()
     h.update(json.dumps([repr(a) for a in args]).encode())
     h.update(f"{__version__} numpy {np.__version__}".encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent
     for name in _BUILDERS:
         h.update((here / name).read_bytes())
     for p in data_paths:

@@ -2,7 +2,7 @@
 
 Every input (scenario, cap, durations, materials, output directory) is
 checked before anything runs; files are written all-or-nothing through
-:func:`simulator.outputs.write_atomic`. Heavy imports (scipy, pandas,
+:func:`simulator.io.outputs.write_atomic`. Heavy imports (scipy, pandas,
 matplotlib) stay inside the command so ``resim run`` starts fast.
 """
 
@@ -14,8 +14,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
-from .errors import ScenarioError
+from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from simulator.errors import ScenarioError
 
 DEFAULT_DURATIONS = "3,6,12"
 
@@ -86,7 +86,7 @@ def optimize(
     force: bool = FORCE_OPT,
 ):
     """Smallest national stockpile keeping the GDP loss under a cap, per restriction length."""
-    from .outputs import check_out_dir
+    from simulator.io.outputs import check_out_dir
 
     sc = load(scenario, set_)
     if not (math.isfinite(max_loss_pct) and max_loss_pct > 0):
@@ -107,14 +107,14 @@ def optimize(
     if out is not None:
         check_out_dir(out, force)
 
-    from .policy import optimize_stockpile
+    from simulator.analysis.policy import optimize_stockpile
 
     answers, curve = optimize_stockpile(sc, max_gdp_loss_pct=max_loss_pct, over=over, materials=mats,
                                         max_days=max_days, return_curve=True)
     typer.echo(format_answers(answers, sc))
     if out is not None:
-        from .outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
-        from .policy import plot_cost_benefit, plot_stockpile_curve
+        from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
+        from simulator.plots import plot_cost_benefit, plot_stockpile_curve
 
         records = answers.astype(object).where(answers.notna(), None).to_dict(orient="records")
         writers = {

@@ -1,9 +1,9 @@
 """The batched engine: parameter arrays -> material paths -> output and GDP loss.
 
 :func:`simulate` runs a whole batch (leading scenario axis) through the
-material layer (:mod:`simulator.supply`, weekly-ish steps) and the economy
-layer (:mod:`simulator.economy`, monthly), and returns arrays. Tables and
-the CLI are built on top (:mod:`simulator.results`).
+material layer (:mod:`simulator.model.supply`, weekly-ish steps) and the economy
+layer (:mod:`simulator.model.economy`, monthly), and returns arrays. Tables and
+the CLI are built on top (:mod:`simulator.core.results`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import economy, supply
-from .iotable import dependence_matrix, load_table, resolve_table_dir
-from .errors import ScenarioError
-from .params import ParamTable, stack
-from .scenario import Scenario
+from simulator.model import economy
+
+from simulator.model import supply
+from simulator.io.tables import dependence_matrix, load_table, resolve_table_dir
+from simulator.errors import ScenarioError
+from simulator.core.params import ParamTable, stack
+from simulator.io.scenario import Scenario
 
 DAYS_PER_MONTH = 365.25 / 12.0
 
@@ -37,8 +39,8 @@ class Structure:
 @lru_cache(maxsize=32)
 def _economy_structure(table_dir: str, dep_file: str | None, materials: tuple,
                        criticality: float, min_share: float) -> tuple:
-    from . import structure_cache
-    from .iotable import _bundled_dir, bundled_dependence_path
+    from simulator.io import cache as structure_cache
+    from simulator.io.tables import _bundled_dir, bundled_dependence_path
 
     try:  # the files it is built from (the 185 table: dependence is aggregated from it)
         name = structure_cache.key((table_dir, dep_file, materials, criticality, min_share),
@@ -151,7 +153,7 @@ def _policy_inputs(p: ParamTable, mat, demand: np.ndarray) -> dict:
     s = p.structure
     out = {}
     if s.stockpile.national.strategy == "reserve_for_priority":
-        from .allocation import priority_share
+        from simulator.model.allocation import priority_share
 
         st = build_structure(s)
         share = priority_share(st.economy.use_share, _priority_order(st))
@@ -195,11 +197,11 @@ def direct_loss(shortage: np.ndarray, dep: np.ndarray, st: Structure,
 
     ``dep`` is (R, n, M), already scaled per scenario. ``earmark`` (R, M) is
     the share of demand released for the priority sectors only
-    (``reserve_for_priority``); see :mod:`simulator.allocation`.
+    (``reserve_for_priority``); see :mod:`simulator.model.allocation`.
     """
     s = st.scenario
     if s.economy.allocation == "value_added" or earmark is not None:
-        from .allocation import direct_loss_policy
+        from simulator.model.allocation import direct_loss_policy
 
         return direct_loss_policy(s.economy.allocation, shortage, dep, st.economy,
                                   _priority_order(st), earmark)
@@ -226,7 +228,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     Parameters
     ----------
     p : ParamTable
-        From :func:`simulator.params.stack` or a sweep.
+        From :func:`simulator.core.params.stack` or a sweep.
     keep_sector_paths : bool
         Keep the (B, H, n) monthly output loss per sector (memory!).
     """

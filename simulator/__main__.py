@@ -1,0 +1,5 @@
+"""``python -m simulator``: the same as the ``resim`` command."""
+
+from simulator.cli import main
+
+main()

@@ -1,0 +1,2 @@
+"""The batch engine: parameter tables, the engine joining the two model layers,
+chunked and parallel execution, and results as arrays and tidy tables."""
