@@ -1,33 +1,60 @@
 """Material supply layer: stocks and flows of rare earths, per material, per step.
 
-Pure functions over numpy arrays with a leading scenario axis ``B``;
-materials ``M``; firm groups ``K``; internal steps ``S`` of ``dt`` months.
 Equations and parameter sources are in ``docs/model.md`` (section
 "Material supply"). In one step, for every scenario and material:
 
-1. scheduled arrivals land (Chinese and other shipments, national refill);
-2. arrivals are shared among firm groups: first what each group lacks
-   for this step's use, then what brings it back to its target stock,
-   then the rest by demand share;
-3. each group uses ``min(demand, stock)``; what is missing is shortfall;
-4. the national stockpile releases to cover shortfall (release rule);
-5. firms order demand plus a correction toward target stock and target
-   pipeline; China ships up to its (restricted) capacity, other sources
-   up to theirs; shipments are scheduled to arrive after their lead time.
+1. :func:`land_arrivals`: scheduled arrivals land (Chinese and other
+   shipments, national refill); at a restriction's start
+   :func:`catch_pipeline` withholds or delays Chinese cargo not yet exported;
+2. :func:`share_arrivals`: arrivals are shared among firm groups: first what
+   each group lacks for this step's use, then what brings it back to its
+   target stock, then the rest by demand share;
+3. :func:`use_material`: each group uses ``min(demand, stock)``; what is
+   missing is shortfall;
+4. :func:`release_national`: the national stockpile releases to cover
+   shortfall (release rule);
+5. :func:`place_orders`: firms order demand plus a correction toward target
+   stock and target pipeline; China ships up to its (restricted) capacity,
+   other sources and allies up to theirs; shipments are scheduled to arrive
+   after their lead time.
 
 Material balance closes every step: opening stocks + arrivals = use +
 closing stocks (corporate and national).
+
+**One definition, two ways to run it.** The step functions are written once,
+with numpy operations over arrays whose *last* axis is the scenario batch
+and plain loops only over the small axes (firm groups, materials, ring
+slots). :func:`run_steps` calls them step by step. Run by the Python
+interpreter (``method="numpy"``), each operation is vectorised over the
+whole batch; compiled by numba (:mod:`simulator.model.supply_numba`,
+``method="numba"``), the very same functions run on lanes of a few dozen
+scenarios at machine speed. The only kernel-specific code is
+:func:`scatter_add` (fancy indexing here, a loop when compiled), which a
+test checks on random inputs.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from simulator.model.profiles import ramp_progress, restricted_fraction, severity_path, step_times
+
+__all__ = ["STRATEGIES", "SupplyInputs", "SupplyPaths", "simulate_supply", "ramp_progress",
+           "restricted_fraction", "severity_path", "step_times"]
+
+#: National stockpile release rules, in the order of their integer codes.
 STRATEGIES = ("on_shortage", "immediate", "reserve_for_priority", "none")
+ON_SHORTAGE, IMMEDIATE, RESERVE, NONE = range(4)
+#: Channels of the arrival schedule: corporate from China, national refill,
+#: corporate from other sources (incl. allies).
+CHINA, NAT, OTHER = 0, 1, 2
+#: Shortfall below this share of a step's baseline demand is round-off, not a shortage.
+TINY = 1e-12
 
 
 @dataclass(frozen=True)
@@ -45,7 +72,7 @@ class SupplyInputs:
     lead_china_months: np.ndarray           # (B, S) lead time of Chinese orders placed in the step
     lead_other_months: np.ndarray           # (B,) lead time of other sources
     transit_months: np.ndarray              # (B,) last part of the lead time, after export
-    initial_severity: np.ndarray            # (B,) severity in the first restricted month
+    initial_severity: np.ndarray            # (1, B) (B,) severity in the first restricted month
     substitution_share: np.ndarray          # (B, M, S) demand reduction
     alternative_share: np.ndarray           # (B, M, S) extra non-Chinese capacity / baseline demand
     cover_months: np.ndarray                # (B, M, K) corporate cover per firm group
@@ -67,10 +94,12 @@ class SupplyInputs:
 
     @property
     def dt(self) -> float:
+        """Step length, months."""
         return 1.0 / self.steps_per_month
 
     @property
     def n_steps(self) -> int:
+        """Steps in the horizon."""
         return self.horizon_months * self.steps_per_month
 
 
@@ -102,142 +131,577 @@ class SupplyPaths:
 
 
 # --------------------------------------------------------------------------
-# Time profiles
+# The loop's records. Every array ends in (material, scenario) axes (M, B):
+# an element (m, b) is one material of one scenario, and elements never
+# interact, so a step can run for all of them at once or one at a time.
 # --------------------------------------------------------------------------
 
-def step_times(horizon_months: int, steps_per_month: int) -> np.ndarray:
-    """Start time of each step, months."""
-    return np.arange(horizon_months * steps_per_month) / steps_per_month
+class LoopParams(NamedTuple):
+    """Inputs of the step loop (C-contiguous arrays).
 
-
-def restricted_fraction(start, duration, horizon_months, steps_per_month) -> np.ndarray:
-    """Share of each step inside ``[start, start + duration)``, (B, S).
-
-    Fractional overlap keeps results continuous in start and duration,
-    which calibration's root finding relies on.
+    Shapes: per element (M, B); per step (S, M, B); per firm group (K, M, B).
+    What does not depend on the material has a material axis of one,
+    (1, B), (S, 1, B) or (K, 1, B), and is read at ``[0, b]``. Amounts in
+    tonnes per month unless the name says per step.
     """
-    dt = 1.0 / steps_per_month
-    t0 = step_times(horizon_months, steps_per_month)[None, :]
-    lo = np.asarray(start, float)[:, None]
-    hi = lo + np.asarray(duration, float)[:, None]
-    frac = np.minimum(t0 + dt, hi)                       # in place from here: (B, S) arrays are large
-    frac -= np.maximum(t0, lo)
-    frac /= dt
-    return np.clip(frac, 0.0, 1.0, out=frac)
+
+    spm: int                         # steps per month
+    dt: float                        # step length, months
+    mask: int                        # slots of the arrival ring - 1 (a power of two - 1)
+    n_pos: int                       # schedule positions (later ones never arrive)
+    n_groups: int                    # firm groups K
+    strategy: int                    # index into STRATEGIES
+    has_allied: bool
+    D0: np.ndarray                   # baseline demand
+    cs: np.ndarray                   # China share
+    scope: np.ndarray                # share of the Chinese flow covered
+    w: np.ndarray                    # (K, 1, B) demand share per firm group
+    w_sum: np.ndarray                # (1, B) sum of the groups' shares
+    target: np.ndarray               # (K, M, B) target stock, t
+    target_sum: np.ndarray           # the firms' total target stock, t
+    china_cap: np.ndarray            # China's ceiling, t/month
+    cap_release: np.ndarray          # national release cap, t/step
+    trigger_t: np.ndarray            # corporate stock that triggers a release, t
+    tiny: np.ndarray                 # shortfall counted as none, t/step
+    delay: np.ndarray                # (1, B) decision delay, months
+    restock: np.ndarray              # (1, B) months to close gaps
+    priority_share: np.ndarray       # reserve_for_priority: the priority sectors' share
+    allied_cap: np.ndarray           # allied shipments per step, t
+    in_book_o: np.ndarray            # (1, B) steady-state order book of other sources, months
+    fo: np.ndarray                   # (1, B) whole steps of the other lead time (int)
+    wo: np.ndarray                   # (1, B) fraction arriving one step later
+    transit: np.ndarray              # (1, B) steps of the lead time after export (int)
+    stretch_whole: np.ndarray        # (1, B) lead-time stretch, whole steps (int)
+    stretch_frac: np.ndarray         # (1, B) and fraction
+    initial_severity: np.ndarray     # (1, B) severity in the first restricted month
+    subst: np.ndarray                # (S, M, B) demand reduction share
+    alt: np.ndarray                  # (S, M, B) extra non-Chinese capacity / baseline demand
+    severity: np.ndarray             # (S, 1, B) share of Chinese shipments withheld
+    in_book_c: np.ndarray            # (S, 1, B) steady-state order book of Chinese orders, months
+    fc: np.ndarray                   # (S, 1, B) whole steps of the Chinese lead time (int)
+    wc: np.ndarray                   # (S, 1, B) fraction arriving one step later
+    started: np.ndarray              # (S, 1, B) bool: restriction has started
+    starting: np.ndarray             # (S, 1, B) bool: restriction starts in the step
+    in_window: np.ndarray            # (S, 1, B) bool: inside the restriction
+    refill_rate: np.ndarray          # (S, 1, B) share of the refill gap ordered per month
+    allied_open: np.ndarray          # (S, 1, B) bool: partners accept orders
 
 
-def severity_path(profile, start, restricted, horizon_months, steps_per_month) -> np.ndarray:
-    """Share of Chinese shipments withheld in each step, (B, S).
+class Clock(NamedTuple):
+    """Where the loop is: step ``k`` at ``t`` months, in ``month``, arrivals in ring ``slot``."""
 
-    ``profile`` (B, P) gives the severity in each month of the restriction;
-    the last value holds after its end.
-    """
-    profile = np.asarray(profile, float)
-    if profile.shape[1] == 1:                            # one severity: no month lookup needed
-        return profile * restricted
-    t_mid = step_times(horizon_months, steps_per_month)[None, :] + 0.5 / steps_per_month
-    month = np.floor(t_mid - np.asarray(start, float)[:, None]).astype(int)
-    month = np.clip(month, 0, profile.shape[1] - 1)
-    return np.take_along_axis(profile, month, axis=1) * restricted
+    k: int
+    t: float
+    month: int
+    slot: int
+    month_end: bool
 
 
-def ramp_progress(start, duration, delay, ramp, horizon_months, steps_per_month) -> np.ndarray:
-    """Linear ramp from ``start + delay`` over ``ramp`` months, frozen when the
-    restriction ends (effort stops), zero without a restriction; (B, S)."""
-    t_mid = step_times(horizon_months, steps_per_month)[None, :] + 0.5 / steps_per_month
-    start = np.asarray(start, float)[:, None]
-    duration = np.asarray(duration, float)[:, None]
-    elapsed = np.minimum(t_mid, start + duration)
-    elapsed -= start
-    elapsed -= np.asarray(delay, float)[:, None]
-    ramp = np.asarray(ramp, float)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # ramp 1e-310: inf, clipped to 1
-        if (ramp > 0).all():                             # the usual case, in place
-            elapsed /= ramp
-            prog = elapsed
-        else:
-            prog = np.where(ramp > 0, elapsed / ramp, np.where(elapsed >= 0, 1.0, 0.0))
-    np.clip(prog, 0.0, 1.0, out=prog)
-    return prog if (duration > 0).all() else np.where(duration > 0, prog, 0.0)
+def clock(p: "LoopParams", k: int) -> Clock:
+    """The :class:`Clock` of step ``k``."""
+    return Clock(k, k * p.dt, k // p.spm, k & p.mask, (k + 1) % p.spm == 0)
+
+
+class LoopState(NamedTuple):
+    """Mutable state of the step loop (tonnes), per element (M, B)."""
+
+    stock: np.ndarray                # (K, M, B) corporate stock per firm group
+    short: np.ndarray                # (K, M, B) this step's shortfall per group
+    demand: np.ndarray               # this step's demand after substitution, t/month
+    arrived: np.ndarray              # this step's corporate arrivals, t
+    used: np.ndarray                 # this step's use, t
+    short_sum: np.ndarray            # this step's shortfall, t
+    release: np.ndarray              # this step's national release, t
+    national: np.ndarray             # national stockpile
+    national_target: np.ndarray      # its size at t=0
+    on_order: np.ndarray             # firms' order book (shipped, not arrived)
+    on_order_nat: np.ndarray         # national refill in transit
+    allied: np.ndarray               # allied stock still pledged
+    trigger_time: np.ndarray         # when the release rule triggered, months (inf: not yet)
+    sched: np.ndarray                # (R, 3, M, B) arrivals by slot and channel
+
+
+class LoopRecord(NamedTuple):
+    """Monthly outputs of the step loop (t per month; stocks at month end)."""
+
+    demand: np.ndarray               # (H, M, B)
+    arrivals: np.ndarray             # (H, 3, M, B) by channel
+    use: np.ndarray                  # (H, M, B)
+    shortfall: np.ndarray            # (H, M, B)
+    release: np.ndarray              # (H, M, B)
+    corporate_stock: np.ndarray      # (H, M, B)
+    national_stock: np.ndarray       # (H, M, B)
+    allied_shipped: np.ndarray       # (H, M, B)
+    first_short: np.ndarray          # (M, B) months (inf: never)
+    group_first: np.ndarray          # (K, M, B)
+    opening_corporate: np.ndarray    # (M, B) at t=0
+    opening_national: np.ndarray     # (M, B) at t=0
 
 
 # --------------------------------------------------------------------------
-# The step loop
+# Primitives: the only functions with a second (compiled, scalar) body, in
+# simulator/model/supply_numba.py. Here ``m, b`` are slices (all elements);
+# there they are integers (one element), so values are arrays here, scalars there.
 # --------------------------------------------------------------------------
-#
-# Layout (for speed; results equal the plain formulation to round-off): inside
-# the loop the scenario axis is last and contiguous, firm groups first:
-# (M, B) per material, (K, M, B) per firm group, and per-step inputs are
-# precomputed as (S, M, B) so that step k is one contiguous slice. Sums over
-# firm groups are then sums of K contiguous slabs. Shipments in transit sit in
-# a ring buffer (slot, channel, M, B): step k's arrivals are slot k % R, which
-# is cleared once read, and a shipment is scattered to its two arrival slots
-# with one flat fancy-index add per channel pair. The public arrays stay
-# (B, M, ...): the results are transposed views.
-#
-# simulator/supply_numba.py is the same loop compiled, used for batches of 32+
-# scenarios. Changing an equation here? Change it there too (tests/test_fast_paths.py
-# compares the two). A new SupplyInputs field is safe meanwhile: batches that set
-# it run here until the field is added to supply_numba.KNOWN_FIELDS.
 
-# Channels of the arrival schedule: corporate from China, national refill,
-# corporate from other sources.
-_CHINA, _NAT, _OTHER = 0, 1, 2
+ALL = slice(None)
 
 
-def _ratio(num, den):
+def ratio(num, den):
     """``num / den`` where ``den > 0``, else 0: the share of an empty pool."""
-    out = np.zeros_like(num)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
+    pos = den > 0
+    return np.where(pos, num / np.where(pos, den, 1.0), 0.0)
 
 
-def _split_lead(lead_steps):
-    """Whole steps and fraction of a lead time (a lead under one step counts as
-    one step): a shipment arrives ``1 - frac`` after ``whole`` steps, ``frac``
-    one step later."""
+def minimum(a, b):
+    """The smaller of ``a`` and ``b``, elementwise."""
+    return np.minimum(a, b)
+
+
+def maximum(a, b):
+    """The larger of ``a`` and ``b``, elementwise."""
+    return np.maximum(a, b)
+
+
+def select(cond, a, b):
+    """``a`` where ``cond`` else ``b``."""
+    return np.where(cond, a, b)
+
+
+def any_(cond) -> bool:
+    """Whether ``cond`` holds for any element."""
+    return bool(np.any(cond))
+
+
+def zeros_like(x):
+    """Zeros shaped like ``x``."""
+    return np.zeros_like(x)
+
+
+def max_int(x) -> int:
+    """The largest value of an integer array, as an int."""
+    return int(np.max(x))
+
+
+def scatter_add(sched, slot, channel, m, b, value):
+    """``sched[slot, channel, m, b] += value``, each element at its own slot (lead times differ)."""
+    M, B = value.shape
+    mi, bi = np.ogrid[:M, :B]
+    sched[np.broadcast_to(slot, (M, B)), channel, mi, bi] += value
+
+
+def split_lead(lead_steps):
+    """Whole steps and fraction of a lead time: a shipment arrives ``1 - frac``
+    after ``whole`` steps and ``frac`` one step later; a lead under one step
+    counts as one step."""
     lead = np.maximum(lead_steps, 1.0)
     whole = np.floor(lead).astype(np.intp)
     return whole, lead - whole
 
 
-def _catch_pipeline(sched, on_order, k, b, inp, spm, n_pos):
-    """Withhold or delay Chinese shipments in the pipeline at a restriction's start.
+def sum_groups(x, m, b, n_groups: int):
+    """``sum_g x[g, m, b]``, in group order."""
+    total = zeros_like(x[0, m, b])
+    for g in range(n_groups):
+        total = total + x[g, m, b]
+    return total
 
-    Shipments due at step ``a >= k + transit`` were not yet exported. Of their
-    covered share (``scope``), a share ``severity`` is withheld (dropped from
-    the order book, so firms re-order) and the rest is delayed by the
-    lead-time stretch; the uncovered share arrives as due. ``b``
-    are the scenarios whose restriction starts in step ``k``; ``n_pos`` is the
-    number of schedule positions (later ones never arrive).
+
+# --------------------------------------------------------------------------
+# The steps (docs/model.md, section 4), for the elements (m, b)
+# --------------------------------------------------------------------------
+
+def land_arrivals(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Step 1: this step's demand and arrivals.
+
+    Demand after substitution; the arrivals scheduled for this step land (the
+    order books shrink, national refill enters the stockpile); at a
+    restriction's start, Chinese cargo not yet exported is caught.
     """
-    R = sched.shape[0]
-    transit = np.maximum(1, np.round(inp.transit_months[b] * spm).astype(int))
-    scope_b = inp.scope_share[b].T                                          # (M, b)
-    stretch = (inp.lead_china_months[b].max(axis=1) - inp.lead_other_months[b]) * spm
-    span = min(n_pos - k - 1, int(np.ceil(inp.lead_other_months[b].max() * spm)) + 2)
-    for off in range(span, -1, -1):                                   # latest first, so moves don't collide
+    s.demand[m, b] = p.D0[m, b] * (1.0 - p.subst[c.k, m, b])
+    slot = c.slot
+    arr = s.sched[slot, CHINA, m, b] + s.sched[slot, OTHER, m, b]
+    s.arrived[m, b] = arr
+    s.on_order[m, b] = s.on_order[m, b] - arr
+    s.on_order_nat[m, b] = s.on_order_nat[m, b] - s.sched[slot, NAT, m, b]
+    s.national[m, b] = s.national[m, b] + s.sched[slot, NAT, m, b]
+    if any_(p.starting[c.k, 0, b]):
+        catch_pipeline(p, s, c, m, b)
+
+
+def catch_pipeline(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
+    """Step 1b: at a restriction's start, Chinese cargo not yet exported is caught.
+
+    Shipments due at step ``a >= k + transit`` were not yet exported. Of
+    their covered share (``scope``), a share ``severity`` is withheld
+    (dropped from the order book, so firms re-order) and the rest is
+    delayed by the lead-time stretch; the uncovered share arrives as due.
+    """
+    k = c.k
+    span = min(p.n_pos - k - 1, max_int(p.fo[0, b]) + 3)   # every Chinese shipment in transit is this close
+    f, wfrac = p.stretch_whole[0, b], p.stretch_frac[0, b]
+    for off in range(span, -1, -1):                      # latest first, so moves don't collide
+        due = p.starting[k, 0, b] & (off >= p.transit[0, b])
+        if not any_(due):
+            continue
         a = k + off
-        due = off >= transit
-        if not due.any():
-            continue
-        bb = b[due]
-        china = sched[a % R, _CHINA]
-        amount = china[:, bb]                                          # (M, nb), a copy
-        if not amount.any():
-            continue
-        covered = amount * scope_b[:, due]
-        keep = covered * (1.0 - inp.initial_severity[bb][None, :])
-        china[:, bb] = amount - covered                                # the uncovered share arrives as due
-        on_order[:, bb] -= covered - keep
-        shift = stretch[due]
-        f = np.floor(shift).astype(int)
-        wfrac = (shift - f)[None, :]
-        for pos, part in ((a + f, 1.0 - wfrac), (a + f + 1, wfrac)):
-            sched[np.minimum(pos, n_pos - 1) % R, _CHINA, :, bb] += (keep * part).T
+        covered = s.sched[a & p.mask, CHINA, m, b] * p.scope[m, b] * due
+        keep = covered * (1.0 - p.initial_severity[0, b])
+        s.sched[a & p.mask, CHINA, m, b] = s.sched[a & p.mask, CHINA, m, b] - covered   # the rest arrives as due
+        s.on_order[m, b] = s.on_order[m, b] - (covered - keep)
+        scatter_add(s.sched, minimum(a + f, p.n_pos - 1) & p.mask, CHINA, m, b, keep * (1.0 - wfrac))
+        scatter_add(s.sched, minimum(a + f + 1, p.n_pos - 1) & p.mask, CHINA, m, b, keep * wfrac)
 
 
-def _compiled(inp: SupplyInputs, method: str):
+def need_of(p: LoopParams, s: LoopState, g: int, m, b):
+    """Firm group ``g``'s use this step at full supply, t."""
+    return p.w[g, 0, b] * s.demand[m, b] * p.dt
+
+
+def share_arrivals(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Step 2: share corporate arrivals among firm groups.
+
+    First what each group lacks for this step's use, then toward its
+    target stock, then the rest by demand share.
+    """
+    K = p.n_groups
+    arr = s.arrived[m, b]
+    lack_sum = zeros_like(arr)
+    for g in range(K):
+        lack_sum = lack_sum + maximum(need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+    first = minimum(arr, lack_sum)
+    share = ratio(first, lack_sum)
+    for g in range(K):
+        lack = maximum(need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+        s.stock[g, m, b] = s.stock[g, m, b] + lack * share
+    left = arr - first
+    gap_sum = zeros_like(arr)
+    for g in range(K):
+        gap_sum = gap_sum + maximum(p.target[g, m, b] + need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+    second = minimum(left, gap_sum)
+    share = ratio(second, gap_sum)
+    for g in range(K):
+        gap = maximum(p.target[g, m, b] + need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+        s.stock[g, m, b] = s.stock[g, m, b] + gap * share
+    share = ratio(left - second, p.w_sum[0, b])
+    for g in range(K):
+        s.stock[g, m, b] = s.stock[g, m, b] + p.w[g, 0, b] * share
+
+
+def use_material(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Step 3: each group uses ``min(need, stock)``; what is missing is its shortfall."""
+    used_sum = zeros_like(s.demand[m, b])
+    short_sum = zeros_like(used_sum)
+    for g in range(p.n_groups):
+        need_g = need_of(p, s, g, m, b)
+        used = minimum(need_g, s.stock[g, m, b])
+        s.stock[g, m, b] = s.stock[g, m, b] - used
+        s.short[g, m, b] = need_g - used
+        used_sum = used_sum + used
+        short_sum = short_sum + s.short[g, m, b]
+    s.used[m, b] = used_sum
+    s.short_sum[m, b] = short_sum
+
+
+def release_national(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Step 4: the national stockpile releases to cover shortfall (release rule).
+
+    ``on_shortage`` and ``reserve_for_priority`` trigger when corporate cover
+    falls below the threshold or any firm group is short, and release after
+    the decision delay; ``immediate`` releases from the restriction's start
+    and tops up firms' stocks during it.
+    """
+    k, t = c.k, c.t
+    short_sum = s.short_sum[m, b]
+    s.release[m, b] = zeros_like(short_sum)
+    started = p.started[k, 0, b]
+    if p.strategy == NONE or not any_(started):
+        return
+    if p.strategy == IMMEDIATE:
+        budget = minimum(p.cap_release[m, b], s.national[m, b])
+        to_short = select(started, minimum(budget, short_sum), 0.0)
+        extra = select(p.in_window[k, 0, b], budget - to_short, 0.0)
+        share = ratio(extra, p.w_sum[0, b])
+        for g in range(p.n_groups):
+            s.stock[g, m, b] = s.stock[g, m, b] + p.w[g, 0, b] * share
+        cover_shortfall(p, s, m, b, to_short + extra, ratio(to_short, short_sum))
+        return
+    stock_sum = sum_groups(s.stock, m, b, p.n_groups)
+    newly = started & np.isinf(s.trigger_time[m, b]) & ((stock_sum < p.trigger_t[m, b]) | (short_sum > p.tiny[m, b]))
+    s.trigger_time[m, b] = select(newly, t, s.trigger_time[m, b])
+    active = t + 1e-9 >= s.trigger_time[m, b] + p.delay[0, b]
+    if not any_(active):
+        return
+    covered = short_sum
+    if p.strategy == RESERVE:
+        covered = covered * p.priority_share[m, b]     # only the priority sectors' part
+    release = select(active, minimum(minimum(p.cap_release[m, b], s.national[m, b]), covered), 0.0)
+    cover_shortfall(p, s, m, b, release, ratio(release, short_sum))
+
+
+def cover_shortfall(p: LoopParams, s: LoopState, m, b, release, covered) -> None:
+    """Step 4b: the release leaves the stockpile and covers the share ``covered``
+    of every group's shortfall."""
+    s.release[m, b] = release
+    s.national[m, b] = s.national[m, b] - release
+    released = zeros_like(release)
+    short_sum = zeros_like(release)
+    for g in range(p.n_groups):
+        to_group = s.short[g, m, b] * covered
+        released = released + to_group
+        s.short[g, m, b] = s.short[g, m, b] - to_group
+        short_sum = short_sum + s.short[g, m, b]
+    s.used[m, b] = s.used[m, b] + released
+    s.short_sum[m, b] = short_sum
+
+
+def place_orders(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Step 5: orders, shipments and their arrival schedule.
+
+    Firms order demand plus a correction toward their target stock and
+    target order book; after the restriction the national stockpile orders
+    its refill. China ships its share of the orders up to its ceiling, less
+    the withheld share; other sources ship the rest up to their capacity;
+    allies fill what is left open. Firms are served before the refill. The
+    covered Chinese share arrives after the Chinese lead time, the rest
+    after the normal one.
+    """
+    k = c.k
+    demand = s.demand[m, b]
+    cs, scope, D0 = p.cs[m, b], p.scope[m, b], p.D0[m, b]
+    lead_cov = scope * p.in_book_c[k, 0, b] + (1.0 - scope) * p.in_book_o[0, b]
+    pipeline_target = demand * (cs * lead_cov + (1.0 - cs) * p.in_book_o[0, b])
+    position = sum_groups(s.stock, m, b, p.n_groups) + s.on_order[m, b]
+    order = maximum(0.0, demand + (p.target_sum[m, b] + pipeline_target - position) / p.restock[0, b])
+    refill = maximum(0.0, s.national_target[m, b] - s.national[m, b] - s.on_order_nat[m, b])
+    total = select(p.refill_rate[k, 0, b] > 0, order + refill * p.refill_rate[k, 0, b], order)
+    ship_c = minimum(cs * total, p.china_cap[m, b]) * (1.0 - scope * p.severity[k, 0, b])
+    ship_o = minimum(total - ship_c, (1.0 - cs) * D0 + p.alt[k, m, b] * D0)
+    ship_c = ship_c * p.dt                              # t this step
+    ship_o = ship_o * p.dt
+    order = order * p.dt
+    corp_c = minimum(ship_c, order)                  # firms are served before the national refill
+    order = order - corp_c
+    corp_o = minimum(ship_o, order)
+    nat_o = ship_o - corp_o
+    if p.has_allied and any_(p.allied_open[k, 0, b]):
+        ship_a = select(p.allied_open[k, 0, b],
+                        minimum(minimum(maximum(0.0, order - corp_o), p.allied_cap[m, b]), s.allied[m, b]),
+                        0.0)
+        s.allied[m, b] = s.allied[m, b] - ship_a
+        corp_o = corp_o + ship_a
+        rec.allied_shipped[c.month, m, b] = rec.allied_shipped[c.month, m, b] + ship_a
+    nat_c = ship_c - corp_c
+    schedule(p, s, k, m, b, p.fc[k, 0, b], p.wc[k, 0, b], CHINA, corp_c * scope, NAT, nat_c * scope)
+    schedule(p, s, k, m, b, p.fo[0, b], p.wo[0, b], CHINA, corp_c * (1.0 - scope), NAT, nat_c * (1.0 - scope))
+    s.on_order[m, b] = s.on_order[m, b] + corp_c
+    s.on_order_nat[m, b] = s.on_order_nat[m, b] + nat_c
+    schedule(p, s, k, m, b, p.fo[0, b], p.wo[0, b], NAT, nat_o, OTHER, corp_o)
+    s.on_order[m, b] = s.on_order[m, b] + corp_o
+    s.on_order_nat[m, b] = s.on_order_nat[m, b] + nat_o
+
+
+def schedule(p: LoopParams, s: LoopState, k: int, m, b, whole, frac, ch1, amount1, ch2, amount2) -> None:
+    """Two shipments placed in step ``k`` arrive ``1 - frac`` after ``whole`` steps, ``frac`` a step later."""
+    first, second = (k + whole) & p.mask, (k + whole + 1) & p.mask
+    scatter_add(s.sched, first, ch1, m, b, amount1 * (1.0 - frac))
+    scatter_add(s.sched, first, ch2, m, b, amount2 * (1.0 - frac))
+    scatter_add(s.sched, second, ch1, m, b, amount1 * frac)
+    scatter_add(s.sched, second, ch2, m, b, amount2 * frac)
+
+
+def record_step(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Add the step to its month and note first shortages; clear the step's arrival slot."""
+    t, mon, slot = c.t, c.month, c.slot
+    for ch in range(3):
+        rec.arrivals[mon, ch, m, b] = rec.arrivals[mon, ch, m, b] + s.sched[slot, ch, m, b]
+        s.sched[slot, ch, m, b] = 0.0
+    short_sum = s.short_sum[m, b]
+    rec.use[mon, m, b] = rec.use[mon, m, b] + s.used[m, b]
+    rec.shortfall[mon, m, b] = rec.shortfall[mon, m, b] + short_sum
+    rec.release[mon, m, b] = rec.release[mon, m, b] + s.release[m, b]
+    rec.demand[mon, m, b] = rec.demand[mon, m, b] + s.demand[m, b] * p.dt
+    is_short = short_sum > p.tiny[m, b]
+    if any_(is_short):                                  # a group short by > tiny implies the sum is
+        rec.first_short[m, b] = select(is_short & np.isinf(rec.first_short[m, b]), t, rec.first_short[m, b])
+        for g in range(p.n_groups):
+            new = (s.short[g, m, b] > p.tiny[m, b]) & np.isinf(rec.group_first[g, m, b])
+            rec.group_first[g, m, b] = select(new, t, rec.group_first[g, m, b])
+    if c.month_end:
+        rec.corporate_stock[mon, m, b] = sum_groups(s.stock, m, b, p.n_groups)
+        rec.national_stock[mon, m, b] = s.national[m, b]
+
+
+#: One step of the material layer: these functions, in this order, for every element.
+PHASES = (land_arrivals, share_arrivals, use_material, release_national, place_orders, record_step)
+
+
+def run_steps(p: LoopParams, s: LoopState, rec: LoopRecord) -> None:
+    """The step loop, each phase of a step vectorised over all elements (the interpreter's way)."""
+    for k in range(p.subst.shape[0]):
+        c = clock(p, k)
+        for phase in PHASES:
+            phase(p, s, rec, c, ALL, ALL)
+
+
+# --------------------------------------------------------------------------
+# Preparation and dispatch
+# --------------------------------------------------------------------------
+
+def ring_size(inp: SupplyInputs) -> tuple[int, int]:
+    """(slots of the arrival ring, schedule positions).
+
+    The ring holds every shipment in transit: it must exceed the furthest
+    write ahead of the current step (``2 * max_lead - 1``, by a pipeline
+    catch); a power of two, so a slot is a bit mask. Positions from
+    ``n_pos`` on are past the horizon.
+    """
+    spm = inp.steps_per_month
+    lead_c = inp.lead_china_months.max(initial=0.0) * spm
+    lead_o = inp.lead_other_months.max(initial=0.0) * spm
+    max_lead = int(np.ceil(max(lead_c, lead_o, 1.0))) + 2
+    ring = 1
+    while ring < 2 * max_lead + 1:
+        ring *= 2
+    return ring, inp.n_steps + max_lead + 1
+
+
+def _rules(inp: SupplyInputs) -> dict[str, np.ndarray]:
+    """The release, refill and allied rules as (S, B) masks and rates."""
+    dt, S = inp.dt, inp.n_steps
+    t_step = step_times(inp.horizon_months, inp.steps_per_month)[:, None]
+    start = inp.restriction_start_month[None, :]
+    end = inp.restriction_end_month[None, :]
+    has = end > start
+    started = has & (t_step + dt > start)
+    refill_on = (inp.refill_months > 0)[None, :] & has & (t_step >= end)
+    rate = 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0)[None, :]
+    allied_open = np.zeros((S, len(inp.restriction_start_month)), bool)
+    if inp.allied_t is not None:
+        allied_open = started & (t_step + 1e-9 >= start + inp.allied_delay_months[None, :]) & (t_step < end)
+    return {
+        "started": started,
+        "starting": has & (start >= t_step) & (start < t_step + dt),
+        "in_window": started & (t_step < end),
+        "refill_rate": np.where(refill_on, rate, 0.0),
+        "allied_open": allied_open,
+    }
+
+
+def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
+    """The loop's inputs, initial state (steady state before t=0) and empty record."""
+    if inp.strategy not in STRATEGIES:
+        raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")
+    spm, H, dt, S = inp.steps_per_month, inp.horizon_months, inp.dt, inp.n_steps
+    B, M = inp.demand_t_per_month.shape
+    K = inp.group_share.shape[1]
+    c = np.ascontiguousarray
+
+    def el(x):                      # (B,) per scenario -> (1, B)
+        return c(np.asarray(x)[None, :])
+
+    def per_step(x):                # (B, S) per scenario -> (S, 1, B)
+        return c(x.T)[:, None, :]
+
+    D0 = c(inp.demand_t_per_month.T)                                        # (M, B) t/month
+    cs = c(inp.china_share.T)
+    w = c(inp.group_share.T)[:, None, :]                                     # (K, 1, B)
+    target = c(inp.cover_months.transpose(2, 1, 0) * w * D0[None])           # (K, M, B) t
+    R, n_pos = ring_size(inp)
+    fc, wc = split_lead(inp.lead_china_months * spm)                          # (B, S)
+    fo, wo = split_lead(inp.lead_other_months * spm)
+    stretch = (inp.lead_china_months.max(axis=1) - inp.lead_other_months) * spm
+    stretch_whole = np.floor(stretch).astype(np.intp)
+    allied = inp.allied_t is not None
+    zeros_mb = np.zeros((M, B))
+    rules = _rules(inp)
+    params = LoopParams(
+        spm=spm, dt=dt, mask=R - 1, n_pos=n_pos, n_groups=K, strategy=STRATEGIES.index(inp.strategy),
+        has_allied=allied, D0=D0, cs=cs, scope=c(inp.scope_share.T), w=w,
+        w_sum=el(_group_total(inp.group_share.T)),
+        target=target, target_sum=_group_total(target),
+        china_cap=cs * D0 * c(inp.china_max_ratio.T),
+        cap_release=inp.max_release_share_per_month[None, :] * D0 * dt,
+        trigger_t=inp.trigger_cover_months[None, :] * D0,
+        tiny=TINY * D0 * dt,
+        delay=el(inp.decision_delay_months), restock=el(inp.restock_months),
+        priority_share=zeros_mb if inp.priority_share is None else c(inp.priority_share.T),
+        allied_cap=(inp.allied_max_share_per_month[None, :] * D0 * dt) if allied else zeros_mb,
+        # the order book is read after the step's arrivals and before its orders, so in
+        # steady state it holds demand x (lead - dt); a lead under a step counts as one
+        in_book_o=el(np.maximum(inp.lead_other_months, dt) - dt),
+        fo=el(fo), wo=el(wo),
+        transit=el(np.maximum(1, np.round(inp.transit_months * spm).astype(np.intp))),
+        stretch_whole=el(stretch_whole), stretch_frac=el(stretch - stretch_whole),
+        initial_severity=el(np.asarray(inp.initial_severity, dtype=float)),
+        subst=c(inp.substitution_share.transpose(2, 1, 0)),
+        alt=c(inp.alternative_share.transpose(2, 1, 0)),
+        severity=per_step(inp.severity),
+        in_book_c=per_step(np.maximum(inp.lead_china_months, dt) - dt),
+        fc=per_step(fc), wc=per_step(wc),
+        **{name: per_step(rule.T) for name, rule in rules.items()},
+    )
+    state = LoopState(
+        stock=target.copy(), short=np.zeros((K, M, B)), demand=np.zeros((M, B)), arrived=np.zeros((M, B)),
+        used=np.zeros((M, B)), short_sum=np.zeros((M, B)), release=np.zeros((M, B)),
+        national=c(inp.national_t.T, dtype=float).copy(), national_target=c(inp.national_t.T, dtype=float).copy(),
+        on_order=np.zeros((M, B)), on_order_nat=np.zeros((M, B)),
+        allied=c(inp.allied_t.T).copy() if allied else np.zeros((M, B)),
+        trigger_time=np.full((M, B), np.inf), sched=np.zeros((R, 3, M, B)),
+    )
+    _steady_pipeline(state, cs * D0 * dt, (1.0 - cs) * D0 * dt, fo, wo, n_pos - S)
+    record = LoopRecord(
+        demand=np.zeros((H, M, B)), arrivals=np.zeros((H, 3, M, B)), use=np.zeros((H, M, B)),
+        shortfall=np.zeros((H, M, B)), release=np.zeros((H, M, B)), corporate_stock=np.zeros((H, M, B)),
+        national_stock=np.zeros((H, M, B)), allied_shipped=np.zeros((H, M, B)),
+        first_short=np.full((M, B), np.inf), group_first=np.full((K, M, B), np.inf),
+        opening_corporate=params.target_sum.copy(), opening_national=state.national.copy(),
+    )
+    return params, state, record
+
+
+def _group_total(x: np.ndarray) -> np.ndarray:
+    """Sum over the leading axis, in order."""
+    total = np.zeros(x.shape[1:])
+    for row in x:
+        total = total + row
+    return total
+
+
+def _steady_pipeline(s: LoopState, base_c, base_o, fo, wo, max_lead: int) -> None:
+    """Shipments in transit at t=0: orders of one step's baseline every step
+    before t=0, at the normal lead time (before t=0 every source ran at it)."""
+    b_all = np.arange(base_c.shape[-1])
+    for k in range(-max_lead, 0):
+        for shift, part in ((0, 1.0 - wo), (1, wo)):
+            pos = k + fo + shift
+            ok = pos >= 0
+            s.sched[pos[ok], CHINA, :, b_all[ok]] += (base_c * part)[:, ok].T
+            s.sched[pos[ok], OTHER, :, b_all[ok]] += (base_o * part)[:, ok].T
+    s.on_order[:] = _group_total(s.sched[:, CHINA]) + _group_total(s.sched[:, OTHER])
+
+
+def to_paths(inp: SupplyInputs, rec: LoopRecord) -> SupplyPaths:
+    """The record as :class:`SupplyPaths` (B, M, H) views."""
+    B, M = inp.demand_t_per_month.shape
+    H = inp.horizon_months
+    tr = (2, 1, 0)
+    return SupplyPaths(
+        demand_baseline_t=np.broadcast_to(inp.demand_t_per_month[:, :, None], (B, M, H)).copy(),
+        demand_t=rec.demand.transpose(tr), use_t=rec.use.transpose(tr),
+        arrivals_china_t=rec.arrivals[:, CHINA].transpose(tr),
+        arrivals_other_t=rec.arrivals[:, OTHER].transpose(tr),
+        arrivals_national_t=rec.arrivals[:, NAT].transpose(tr),
+        shortfall_t=rec.shortfall.transpose(tr), release_t=rec.release.transpose(tr),
+        corporate_stock_t=rec.corporate_stock.transpose(tr), national_stock_t=rec.national_stock.transpose(tr),
+        opening_corporate_t=rec.opening_corporate.T, opening_national_t=rec.opening_national.T,
+        first_shortage_month=rec.first_short.T,
+        group_first_shortage_month=rec.group_first.transpose(2, 1, 0),
+        allied_shipped_t=rec.allied_shipped.transpose(tr) if inp.allied_t is not None else None,
+    )
+
+
+def _compiled(inp: SupplyInputs, method: str) -> Any:
     """The compiled loop's module if it should run this batch, else None."""
     if method == "numpy" or (method == "auto" and (
             os.environ.get("RESIM_ENGINE", "auto") == "numpy"
@@ -250,307 +714,32 @@ def _compiled(inp: SupplyInputs, method: str):
         if method == "numba":
             raise
         return None
-    unknown = [f.name for f in fields(inp)
-               if f.name not in supply_numba.KNOWN_FIELDS and getattr(inp, f.name) is not None]
-    if unknown:
-        if method == "numba":
-            raise ValueError(f"the compiled loop does not implement {unknown}")
-        return None
-    return supply_numba
+    return supply_numba if supply_numba.available() or method == "numba" else None
 
 
 def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
     """Run the material layer for every scenario of the batch.
 
-    Returns monthly paths; see :class:`SupplyPaths`.
-
     Parameters
     ----------
     inp : SupplyInputs
     method : {"auto", "numpy", "numba"}
-        ``numpy`` is this function's loop, the reference. ``numba`` is the
-        same equations compiled (:mod:`simulator.model.supply_numba`), equal to
-        round-off. ``auto`` uses the compiled loop when numba is installed,
-        the environment variable ``RESIM_ENGINE`` is not ``numpy``, and the
-        batch has 32 or more scenarios or the compiled loop is already loaded.
+        ``numpy`` runs :func:`run_steps` in the interpreter, each operation
+        vectorised over the batch. ``numba`` runs the same functions compiled
+        (:mod:`simulator.model.supply_numba`) on lanes of scenarios. ``auto``
+        uses the compiled loop when numba loads, the environment variable
+        ``RESIM_ENGINE`` is not ``numpy``, and the batch has 32 or more
+        scenarios or the compiled loop is already loaded.
+
+    Returns
+    -------
+    SupplyPaths
+        Monthly paths, tonnes.
     """
-    if inp.strategy not in STRATEGIES:
-        raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")
+    params, state, record = prepare(inp)
     fast = _compiled(inp, method)
     if fast is not None:
-        return fast.simulate_supply(inp)
-    spm, H = inp.steps_per_month, inp.horizon_months
-    dt, S = inp.dt, inp.n_steps
-    B, M = inp.demand_t_per_month.shape
-    K = inp.group_share.shape[1]
-    strategy = inp.strategy
-
-    D0 = np.ascontiguousarray(inp.demand_t_per_month.T)                     # (M, B) t/month
-    cs = np.ascontiguousarray(inp.china_share.T)
-    w = np.ascontiguousarray(inp.group_share.T)[:, None, :]                  # (K, 1, B)
-    w_sum = w.sum(axis=0)                                                     # (1, B)
-    w_full = np.ascontiguousarray(np.broadcast_to(w, (K, M, B)))
-    target = np.ascontiguousarray(inp.cover_months.transpose(2, 1, 0) * w * D0[None])   # (K, M, B) t
-    target_sum = target.sum(axis=0)
-    stock = target.copy()
-
-    # Per-step inputs (S, M, B), t/month.
-    demand_all = D0[None] * (1.0 - np.ascontiguousarray(inp.substitution_share.transpose(2, 1, 0)))
-    lead_c_months = np.ascontiguousarray(inp.lead_china_months.T)                 # (S, B)
-    lead_o_months = inp.lead_other_months                                         # (B,)
-    scope = np.ascontiguousarray(inp.scope_share.T)                                # (M, B)
-    # Only the covered share of the Chinese flow waits the restricted lead time.
-    # The order book is read after the step's arrivals and before its orders, so
-    # in steady state it holds demand x (lead - dt); a lead under a step counts as one.
-    in_book_c = np.maximum(lead_c_months, dt) - dt                                  # (S, B)
-    in_book_o = np.maximum(lead_o_months, dt) - dt                                  # (B,)
-    lead_cov = scope[None] * in_book_c[:, None, :] + (1.0 - scope[None]) * in_book_o[None, None, :]
-    pipeline_target_all = demand_all * (cs[None] * lead_cov + ((1.0 - cs) * in_book_o[None, :])[None])
-    severity = np.ascontiguousarray(inp.severity.T)[:, None, :]                   # (S, 1, B)
-    # China ships what firms order up to its ceiling, less the withheld share.
-    china_cap_all = np.broadcast_to((cs * D0 * inp.china_max_ratio.T)[None], (S, M, B))
-    china_pass_all = 1.0 - scope[None] * severity                                  # (S, M, B)
-    other_cap_all = ((1.0 - cs) * D0)[None] + np.ascontiguousarray(inp.alternative_share.transpose(2, 1, 0)) * D0[None]
-
-    # Arrival schedule: positions 0 .. n_pos-1 (those >= S never arrive) in a
-    # ring of R slots; R exceeds the furthest write ahead of the current step
-    # (2 * max_lead - 1, by a pipeline catch).
-    lead_c_steps = inp.lead_china_months * spm
-    lead_o_steps = inp.lead_other_months * spm
-    max_lead = int(np.ceil(max(lead_c_steps.max(initial=1.0), lead_o_steps.max(initial=1.0)))) + 2
-    n_pos = S + max_lead + 1
-    R = 2 * max_lead + 1
-    sched = np.zeros((R, 3, M, B))
-    flat = sched.reshape(-1)
-    row = 3 * M * B
-    fc, wc = _split_lead(np.ascontiguousarray(lead_c_steps.T))    # (S, B) Chinese orders of step k
-    wc1 = 1.0 - wc
-    fo, wo = _split_lead(lead_o_steps)                              # (B,) other sources
-    wo1 = 1.0 - wo
-    cell = np.arange(M * B).reshape(M, B)
-    # Chinese-lead shipments fill channels CHINA and NAT, other-lead ones NAT and OTHER.
-    cells_c = np.stack([cell + _CHINA * M * B, cell + _NAT * M * B])         # (2, M, B)
-    cells_o = np.stack([cell + _NAT * M * B, cell + _OTHER * M * B])
-
-    # Steady state before t=0: orders of D0*dt every step, already in transit
-    # (before t=0 every source ran at the normal lead time).
-    base_c = cs * D0 * dt
-    base_o = (1.0 - cs) * D0 * dt
-    b_all = np.arange(B)
-    for k in range(-max_lead - 1, 0):
-        for shift, part in ((0, wo1), (1, wo)):
-            pos = k + fo + shift
-            ok = pos >= 0
-            sched[pos[ok], _CHINA, :, b_all[ok]] += (base_c * part)[:, ok].T
-            sched[pos[ok], _OTHER, :, b_all[ok]] += (base_o * part)[:, ok].T
-    on_order = sched[:, _CHINA].sum(axis=0) + sched[:, _OTHER].sum(axis=0)   # (M, B)
-    on_order_nat = np.zeros((M, B))
-    national = np.array(inp.national_t.T)
-    national_target = national.copy()
-    opening_corp = stock.sum(axis=0)
-    opening_nat = national.copy()
-
-    # Rules as (S, B) masks and rates.
-    t_step = np.arange(S) * dt
-    start = inp.restriction_start_month
-    end = inp.restriction_end_month
-    has_restriction = end > start
-    started_all = has_restriction[None, :] & (t_step[:, None] + dt > start[None, :])
-    starting_all = has_restriction[None, :] & (start[None, :] >= t_step[:, None]) & (start[None, :] < t_step[:, None] + dt)
-    in_window_all = started_all & (t_step[:, None] < end[None, :])
-    refill_on_all = (inp.refill_months > 0)[None, :] & has_restriction[None, :] & (t_step[:, None] >= end[None, :])
-    refill_rate = np.where(refill_on_all, 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0)[None, :], 0.0)
-    any_started = started_all.any(axis=1)
-    any_starting = starting_all.any(axis=1)
-    any_refill = refill_on_all.any(axis=1)
-    cap_release = inp.max_release_share_per_month[None, :] * D0 * dt
-    trigger_t = inp.trigger_cover_months[None, :] * D0
-    delay = inp.decision_delay_months[None, :]
-    restock = inp.restock_months[None, :]
-    tiny = 1e-12 * D0 * dt
-    priority_share = None if inp.priority_share is None else inp.priority_share.T
-
-    rec_arr = np.zeros((H, 3, M, B))                       # arrivals by channel
-    rec = {name: np.zeros((H, M, B)) for name in (
-        "use_t", "shortfall_t", "release_t", "corporate_stock_t", "national_stock_t")}
-    allied = None if inp.allied_t is None else np.array(inp.allied_t.T)
-    if allied is not None:
-        allied_cap = inp.allied_max_share_per_month[None, :] * D0 * dt
-        allied_open = (started_all & (t_step[:, None] + 1e-9 >= (start + inp.allied_delay_months)[None, :])
-                       & (t_step[:, None] < end[None, :]))
-        any_allied = allied_open.any(axis=1)
-        rec["allied_shipped_t"] = np.zeros((H, M, B))
-    first_short = np.full((M, B), np.inf)
-    group_first = np.full((K, M, B), np.inf)
-    trigger_time = np.full((M, B), np.inf)
-
-    use_need = np.empty((K, M, B))
-    buf = np.empty((K, M, B))
-    short = np.empty((K, M, B))
-    vals = np.empty((2, M, B))
-    parts = np.empty((2, M, B))
-    idx = np.empty((2, M, B), dtype=np.intp)
-    slot_of = np.empty(B, dtype=np.intp)
-
-    def schedule(k, whole, frac, frac1, cells):
-        """Scatter ``vals`` (two channels) to arrive ``whole`` (+1) steps after k."""
-        np.add(whole, k, out=slot_of)
-        np.remainder(slot_of, R, out=slot_of)
-        np.multiply(slot_of, row, out=slot_of)
-        np.add(slot_of, cells, out=idx)
-        np.multiply(vals, frac1, out=parts)
-        flat[idx] += parts
-        np.add(idx, row, out=idx)
-        np.remainder(idx, R * row, out=idx)
-        np.multiply(vals, frac, out=parts)
-        flat[idx] += parts
-
-    for k in range(S):
-        t = k * dt
-        mon = k // spm
-        demand = demand_all[k]
-        np.multiply(w_full, demand, out=use_need)
-        use_need *= dt                                            # (K, M, B) this step
-
-        # 1. arrivals
-        slot = sched[k % R]
-        arr_c, arr_nat, arr_o = slot[_CHINA], slot[_NAT], slot[_OTHER]
-        arr = arr_c + arr_o
-        on_order -= arr
-        on_order_nat -= arr_nat
-        national += arr_nat
-
-        # 1b. at the start of a restriction, Chinese orders not yet exported
-        # are caught: the withheld share never arrives, the rest waits for
-        # the restricted lead time like new orders.
-        if any_starting[k]:
-            _catch_pipeline(sched, on_order, k, np.flatnonzero(starting_all[k]), inp, spm, n_pos)
-
-        # 2. share arrivals among firm groups: first what each group lacks
-        # for this step's use, then toward its target stock, then by demand share
-        np.subtract(use_need, stock, out=buf)
-        np.maximum(buf, 0.0, out=buf)                             # lack
-        lack_sum = buf.sum(axis=0)
-        first = np.minimum(arr, lack_sum)
-        buf *= _ratio(first, lack_sum)
-        stock += buf
-        left = arr - first
-        np.add(target, use_need, out=buf)
-        buf -= stock
-        np.maximum(buf, 0.0, out=buf)                             # gap to target
-        gap_sum = buf.sum(axis=0)
-        second = np.minimum(left, gap_sum)
-        buf *= _ratio(second, gap_sum)
-        stock += buf
-        np.multiply(w_full, _ratio(left - second, w_sum), out=buf)
-        stock += buf                                              # available
-
-        # 3. use
-        np.minimum(use_need, stock, out=buf)                      # use
-        stock -= buf
-        use_sum = buf.sum(axis=0)
-        np.subtract(use_need, buf, out=short)                     # >= 0: use = min(need, available)
-        short_sum = short.sum(axis=0)
-
-        # 4. national release
-        release = None
-        if strategy in ("on_shortage", "reserve_for_priority"):
-            stock_sum = stock.sum(axis=0)
-            if any_started[k]:
-                # trigger: corporate cover below the threshold, or any firm group short
-                newly = started_all[k] & np.isinf(trigger_time) & ((stock_sum < trigger_t) | (short_sum > tiny))
-                trigger_time = np.where(newly, t, trigger_time)
-                active = t + 1e-9 >= trigger_time + delay
-                if active.any():
-                    covered = short_sum
-                    if strategy == "reserve_for_priority":
-                        # only the priority sectors' part of the shortfall (users short alike)
-                        covered = covered * priority_share
-                    release = np.where(active, np.minimum(np.minimum(cap_release, national), covered), 0.0)
-                    rel_ratio = _ratio(release, short_sum)
-        elif strategy == "immediate":
-            if any_started[k]:
-                budget = np.minimum(cap_release, national)
-                to_short = np.where(started_all[k], np.minimum(budget, short_sum), 0.0)
-                rel_ratio = _ratio(to_short, short_sum)
-                extra = np.where(in_window_all[k], budget - to_short, 0.0)
-                np.multiply(w_full, _ratio(extra, w_sum), out=buf)
-                stock += buf
-                release = to_short + extra
-            stock_sum = stock.sum(axis=0)
-        else:
-            stock_sum = stock.sum(axis=0)
-        if release is not None:
-            national -= release
-            np.multiply(short, rel_ratio, out=buf)               # released to each group
-            use_sum += buf.sum(axis=0)
-            short -= buf
-            short_sum = short.sum(axis=0)
-
-        # 5. orders and shipments
-        position = stock_sum + on_order
-        order = np.maximum(0.0, demand + (target_sum + pipeline_target_all[k] - position) / restock)
-        if any_refill[k]:
-            total = order + np.maximum(0.0, national_target - national - on_order_nat) * refill_rate[k]
-        else:
-            total = order
-        ship_c = np.minimum(cs * total, china_cap_all[k]) * china_pass_all[k]
-        ship_o = np.minimum(total - ship_c, other_cap_all[k])
-        ship_c *= dt                                              # t this step
-        ship_o *= dt
-        order *= dt
-        # firms are served before the national refill
-        corp_c = np.minimum(ship_c, order)
-        order -= corp_c                                           # firms' open orders
-        corp_o = np.minimum(ship_o, order)
-        nat_o = ship_o - corp_o
-        if allied is not None and any_allied[k]:
-            # Allies fill firms' orders that China and other sources leave open.
-            ship_a = np.where(allied_open[k], np.minimum(np.minimum(np.maximum(0.0, order - corp_o), allied_cap), allied), 0.0)
-            allied -= ship_a
-            corp_o = corp_o + ship_a
-            rec["allied_shipped_t"][mon] += ship_a
-        # covered share at the Chinese lead time, the rest at the normal one
-        nat_c = ship_c - corp_c
-        np.multiply(corp_c, scope, out=vals[0])
-        np.multiply(nat_c, scope, out=vals[1])
-        schedule(k, fc[k], wc[k], wc1[k], cells_c)
-        np.multiply(corp_c, 1.0 - scope, out=vals[0])
-        np.multiply(nat_c, 1.0 - scope, out=vals[1])
-        schedule(k, fo, wo, wo1, cells_c)
-        on_order += corp_c
-        on_order_nat += nat_c
-        vals[0] = nat_o
-        vals[1] = corp_o
-        schedule(k, fo, wo, wo1, cells_o)
-        on_order += corp_o
-        on_order_nat += nat_o
-
-        # record
-        rec_arr[mon] += slot
-        rec["use_t"][mon] += use_sum
-        rec["shortfall_t"][mon] += short_sum
-        if release is not None:
-            rec["release_t"][mon] += release
-        is_short = short_sum > tiny
-        if is_short.any():              # a group short by > tiny implies the sum is
-            first_short = np.where(is_short & np.isinf(first_short), t, first_short)
-            group_first = np.where((short > tiny) & np.isinf(group_first), t, group_first)
-        if (k + 1) % spm == 0:
-            rec["corporate_stock_t"][mon] = stock_sum
-            rec["national_stock_t"][mon] = national
-        slot[...] = 0.0
-
-    rec["demand_t"] = (demand_all * dt).reshape(H, spm, M, B).sum(axis=1)
-    rec["arrivals_china_t"] = rec_arr[:, _CHINA]
-    rec["arrivals_other_t"] = rec_arr[:, _OTHER]
-    rec["arrivals_national_t"] = rec_arr[:, _NAT]
-    out = {name: v.transpose(2, 1, 0) for name, v in rec.items()}        # (B, M, H) views
-    return SupplyPaths(
-        demand_baseline_t=np.broadcast_to(inp.demand_t_per_month[:, :, None], (B, M, H)).copy(),
-        opening_corporate_t=opening_corp.T,
-        opening_national_t=opening_nat.T,
-        first_shortage_month=first_short.T,
-        group_first_shortage_month=group_first.transpose(2, 1, 0),
-        **out,
-    )
+        fast.run(params, state, record)
+    else:
+        run_steps(params, state, record)
+    return to_paths(inp, record)
