@@ -43,8 +43,7 @@ sys.path.insert(0, {bench!r})
 from common import table
 from simulator.core.executor import run_summary
 t = table({n})
-from simulator.core.engine import build_structure
-build_structure(t.structure)
+
 t0 = time.perf_counter()
 run_summary(t, workers={workers})
 print(time.perf_counter() - t0)

@@ -15,7 +15,7 @@ import numpy as np
 
 import simulator
 from simulator.model import allocation
-from simulator.core.engine import build_structure
+from simulator.core.spec import batch_spec
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -32,7 +32,7 @@ def main() -> None:
     rows = 64
     for table in ("mic2015_37", "mic2015_185"):
         sc = simulator.load_scenario(overrides={"economy.table": table})
-        est = build_structure(sc).economy
+        est = batch_spec(sc).economy
         avail = rng.uniform(0, 1, (rows, len(sc.materials)))
         allocation.value_added_fill(avail[:1], est.dependence, est)       # scipy import, template
 

@@ -90,7 +90,7 @@ def main() -> None:
     from simulator.core.executor import run_summary, single_threaded_blas
 
     t = table(args.n)
-    s = t.structure
+    s = t.spec
     M, spm, H = len(s.materials), s.steps_per_month, s.horizon_months
     steps = args.n * H * spm
     inp = engine.supply_inputs(t)
@@ -101,7 +101,7 @@ def main() -> None:
         all_wall, _ = best_of(lambda: run_summary(t, workers=1), 3)
 
     # the economy's rows and policy-iteration rounds on this batch
-    st = engine.build_structure(s).economy
+    st = s.economy
     paths = supply.simulate_supply(inp)
     rows = int((np.clip(paths.shortage_share, 0, 1).max(axis=1) > 0).sum())
     counter = {"free": 0, "rows": 0}

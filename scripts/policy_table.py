@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import simulator
-from simulator.core.engine import simulate_scenarios
+from simulator.core.runner import simulate_scenarios
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "model.md"
 START, END = "<!-- policy-table:start -->", "<!-- policy-table:end -->"
@@ -49,11 +49,12 @@ def allocation_table(base) -> list[str]:
 
 def _codes_185(sc) -> list[str]:
     """The 185-sector codes inside the 37-sector priority sectors (same share of use)."""
-    from simulator.core.engine import build_structure
-    from simulator.io.tables import load_table, resolve_table_dir
+    from simulator.core.spec import batch_spec
+    from simulator.io.datafiles import resolve_table_dir
+    from simulator.io.tables import load_table
 
     table = load_table(str(resolve_table_dir("mic2015_185")))
-    st = build_structure(sc)
+    st = batch_spec(sc)
     inside = [c for c, parent in zip(table.codes, table.parent_codes) if parent in PRIORITY]
     dep = st.economy.dependence.max(axis=1)
     return [c for c in inside if dep[st.sector_codes.index(c)] > 0]

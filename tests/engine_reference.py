@@ -102,7 +102,7 @@ def stored_table(name: str, data):
     """The stored parameter table of a case; keys added to the schema since
     the file was made keep their defaults."""
     import simulator
-    from simulator.core.params import ParamTable, with_values
+    from simulator.core.params import ParamTable, stack, with_values
 
     overrides, n, _ = CASES[name]
     base = simulator.load_scenario(overrides=dict(overrides))
@@ -112,7 +112,7 @@ def stored_table(name: str, data):
     for key in data.files:
         if key.startswith(prefix):
             values[key[len(prefix):]] = data[key]
-    return ParamTable(structure=base, values=values)
+    return ParamTable(spec=stack([base]).spec, values=values)
 
 
 def result_arrays(res) -> dict[str, np.ndarray]:

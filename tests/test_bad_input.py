@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import simulator
 from simulator import cli
-from simulator.core.engine import build_structure
+from simulator.core.spec import batch_spec
 from simulator.errors import ResimError
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -207,7 +207,7 @@ def load_or_resim_error(data: bytes, directory: Path) -> None:
     path = directory / "fuzz.toml"
     path.write_bytes(data)
     try:
-        build_structure(simulator.load_scenario(path))
+        batch_spec(simulator.load_scenario(path))
     except ResimError as exc:
         assert exc.one_line()
 

@@ -179,7 +179,7 @@ def test_default_scenario_value_added_month_by_month(default_scenario):
 def test_priority_scenario_serves_priority_first(default_scenario):
     pri = _run(SCENARIOS / "policy-priority.toml")
     base = _run(default_scenario)
-    codes = list(pri.batch.structure.sector_codes)
+    codes = list(pri.batch.spec.sector_codes)
     for code in ("31", "32"):
         i = codes.index(code)
         assert pri.batch.sector_output_loss_jpy_bn[0, i] < base.batch.sector_output_loss_jpy_bn[0, i]
@@ -189,8 +189,7 @@ def test_reserve_for_priority_releases_only_the_priority_share(default_scenario)
     res = _run(SCENARIOS / "policy-reserve-for-priority.toml")
     base = _run(default_scenario)
     sp, sb = res.batch.supply, base.batch.supply
-    from simulator.core.engine import _priority_order
-    p = allocation.priority_share(res.batch.structure.economy.use_share, _priority_order(res.batch.structure))
+    p = allocation.priority_share(res.batch.spec.economy.use_share, np.array(res.batch.spec.priority))
     assert ((p > 0) & (p < 1)).all()
     released = sp.release_t.sum(axis=2)[0]
     assert (released > 0).all()
@@ -206,8 +205,9 @@ def test_reserve_earmark_protects_priority_sectors():
     sc = simulator.load_scenario(SCENARIOS / "policy-reserve-for-priority.toml")
     earmarked = _run(sc).batch
     # the same releases without earmarking: proportional sharing of the same material
-    from simulator.core.engine import build_structure, direct_loss
-    st = build_structure(sc)
+    from simulator.core.engine import direct_loss
+    from simulator.core.spec import batch_spec
+    st = batch_spec(sc)
     sh = np.clip(earmarked.supply.shortage_share, 0, 1).transpose(0, 2, 1)[0]
     e = (earmarked.supply.release_t / earmarked.supply.demand_t).transpose(0, 2, 1)[0]
     rows = sh.max(axis=1) > 0

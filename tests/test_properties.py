@@ -142,7 +142,7 @@ def check_flows(sp, rtol=1e-9):
 
 def check_economy_bounds(b, rtol=1e-9):
     """Sector output loss in [0, baseline]; monthly GDP loss in [0, that month's GDP]."""
-    baseline = b.gdp_jpy_bn[:, None, None] * b.structure.economy.output_jpy_bn_per_month[None, None, :]
+    baseline = b.gdp_jpy_bn[:, None, None] * b.spec.economy.output_jpy_bn_per_month[None, None, :]
     paths = b.sector_monthly_output_loss_jpy_bn
     assert (paths >= 0).all()
     assert (paths <= baseline * (1 + rtol)).all()
@@ -369,8 +369,7 @@ def test_batch_of_1000_equals_single_runs():
     table = random_batch(BASE, 1000, seed=2024)
     batch = simulate(table)
     for i in (0, 137, 999):
-        one = simulate(type(table)(structure=table.structure,
-                                   values={k: v[i:i + 1] for k, v in table.values.items()}))
+        one = simulate(table.rows(i, i + 1))
         assert_row_equal(batch, i, one)
 
 
@@ -380,8 +379,7 @@ def test_batch_equals_single(sc, seed, n):
     table = random_batch(sc, n, seed)
     batch = simulate(table)
     i = seed % n
-    one = simulate(type(table)(structure=table.structure,
-                               values={k: v[i:i + 1] for k, v in table.values.items()}))
+    one = simulate(table.rows(i, i + 1))
     assert_row_equal(batch, i, one)
 
 

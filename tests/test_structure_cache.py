@@ -10,18 +10,20 @@ import sys
 import numpy as np
 import pytest
 
-from simulator.model import economy
-
-from simulator.core import engine
-
+from simulator.core import spec
 from simulator.io import cache as structure_cache
-from simulator.io.tables import _bundled_dir, load_table
+from simulator.io.datafiles import DataFiles, bundled_dependence_path, bundled_table_dir, data_dir
+from simulator.io.datafiles import bundled_table_dir as _bundled_dir
+from simulator.io.tables import load_table
+from simulator.model import economy
 
 
 def build(table_dir):
-    engine._economy_structure.cache_clear()          # the in-memory caches, so the disk cache is what is tested
+    spec._economy.cache_clear()                       # the in-memory caches, so the disk cache is what is tested
     load_table.cache_clear()
-    return engine._economy_structure(str(table_dir), None, ("ndfeb", "dytb", "celay"), 0.5, 0.03)
+    files = DataFiles(table_dir=table_dir, dependence_file=bundled_dependence_path(),
+                      fine_table_dir=bundled_table_dir("mic2015_185"), materials_file=data_dir() / "materials.toml")
+    return spec._economy(files, ("ndfeb", "dytb", "celay"), 0.5, 0.03)
 
 
 def assert_same(a, b):

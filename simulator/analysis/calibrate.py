@@ -310,7 +310,7 @@ class _Model:
     """Target metrics at parameter points, batched per distinct condition."""
 
     def __init__(self, scenario: Scenario, targets: tuple, free: tuple):
-        from simulator.core.params import STRUCTURAL_KEYS
+        from simulator.core.spec import STRUCTURAL_KEYS
 
         self.targets = targets
         self.keys = [p.key for p in free]
@@ -351,7 +351,8 @@ class _Model:
     def _summaries(self, X: np.ndarray) -> list[dict]:
         """One summary dict per target group; one engine call when the groups share a structure."""
         from simulator.core.executor import run_summary
-        from simulator.core.params import stack, structure_key, with_values
+        from simulator.core.params import stack, with_values
+        from simulator.core.spec import batch_key
 
         bases = [base for base, _ in self.groups.values()]
         if self.structural:
@@ -361,7 +362,7 @@ class _Model:
                 out.append({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
             return out
         tables = [with_values(base, len(X), {k: X[:, j] for j, k in enumerate(self.keys)}) for base in bases]
-        if len({structure_key(b) for b in bases}) > 1:
+        if len({batch_key(b) for b in bases}) > 1:
             return [run_summary(t) for t in tables]
         both = run_summary(_concat(tables))
         n = len(X)
@@ -383,7 +384,7 @@ def _concat(tables: list):
             width = max(c.shape[1] for c in cols)
             cols = [np.concatenate([c, np.repeat(c[:, -1:], width - c.shape[1], axis=1)], axis=1) for c in cols]
         values[key] = np.concatenate(cols, axis=0)
-    return ParamTable(structure=tables[0].structure, values=values)
+    return ParamTable(spec=tables[0].spec, values=values)
 
 
 def _met(achieved, values) -> np.ndarray:

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import ScenarioError
-from simulator.core.params import ParamTable, check_values, stack, structure_key
+from simulator.core.params import ParamTable, check_values, stack
+from simulator.core.spec import batch_key
 from simulator.io.scenario import Scenario
 
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -84,25 +85,25 @@ def _table(cases: list[Scenario], days: np.ndarray, materials: tuple) -> ParamTa
     values = {k: np.repeat(v, nd, axis=0) for k, v in base.values.items()}
     d = np.tile(np.asarray(days, float), len(cases))
     check_values("stockpile.national.cover_days", d)
-    if set(materials) == set(base.structure.materials):
+    if set(materials) == set(base.spec.materials):
         values["stockpile.national.cover_days"] = d
     for m in materials:
         values[f"materials.{m}.stockpile_cover_days"] = d
-    return ParamTable(structure=base.structure, values=values)
+    return ParamTable(spec=base.spec, values=values)
 
 
 def _losses(cases: list[Scenario], days: np.ndarray, materials: tuple) -> tuple[np.ndarray, np.ndarray]:
     """GDP loss (% of annual GDP, jpy_bn) for each case and size, (C, D) each."""
-    from simulator.core.engine import build_structure, simulate
+    from simulator.core.engine import simulate
 
     pct = np.empty((len(cases), len(days)))
     bn = np.empty_like(pct)
     groups: dict = {}
     for i, sc in enumerate(cases):
-        groups.setdefault(structure_key(sc), []).append(i)
+        groups.setdefault(batch_key(sc), []).append(i)
     for idx in groups.values():
         members = [cases[i] for i in idx]
-        res = simulate(_table(members, days, materials), structure=build_structure(members[0]))
+        res = simulate(_table(members, days, materials))
         pct[idx] = res.gdp_loss_pct.reshape(len(idx), len(days))
         bn[idx] = res.gdp_loss_jpy_bn.sum(axis=1).reshape(len(idx), len(days))
     return pct, bn

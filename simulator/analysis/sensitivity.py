@@ -351,7 +351,8 @@ def _elasticity_points(s: Scenario, keys, h: float):
 def _evaluate(s: Scenario, points: list[dict], metric: str) -> np.ndarray:
     """The metric at every point; numeric points in one batch, structural ones one by one."""
     from simulator.core.executor import run_summary
-    from simulator.core.params import STRUCTURAL_KEYS, stack, with_values
+    from simulator.core.params import stack, with_values
+    from simulator.core.spec import STRUCTURAL_KEYS
 
     out = np.full(len(points), np.nan)
     batch = [i for i, p in enumerate(points) if not any(k in STRUCTURAL_KEYS for k in p)]

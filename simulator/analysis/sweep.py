@@ -5,7 +5,7 @@
 the numeric keys into parameter arrays with
 :func:`simulator.core.params.with_values` and run them as one batch through
 :func:`simulator.core.executor.run_summary` (no scenario objects, no Python
-loop over runs). Only *structural* keys (``params.STRUCTURAL_KEYS``,
+loop over runs). Only *structural* keys (``spec.STRUCTURAL_KEYS``,
 list-valued keys such as ``inventory.cover_months`` or a severity
 profile, ``None``) need separate batches: the grid is grouped by them
 and each group is built once with :meth:`Scenario.with_overrides`.
@@ -332,7 +332,8 @@ def as_scenario(scenario) -> Scenario:
 
 def _numeric_keys(base: Scenario) -> set:
     """Keys that ``with_values`` can set per scenario (one number each)."""
-    from simulator.core.params import STRUCTURAL_KEYS, stack
+    from simulator.core.params import stack
+    from simulator.core.spec import STRUCTURAL_KEYS
 
     table = stack([base])
     out = set()
@@ -513,18 +514,16 @@ def _run_group(sc: Scenario, n: int, arrays: dict, want_summary: bool, monthly, 
         return pd.DataFrame(_run_summary(table, progress, client)), None
     if client is not None:
         raise ScenarioError("monthly tables are built locally; drop client= or monthly=", key="client")
-    from simulator.core.engine import build_structure, simulate
+    from simulator.core.engine import simulate
     from simulator.core.executor import DEFAULT_CHUNK
     from simulator.core.params import ParamTable
     from simulator.core.results import summary_arrays
 
     variables = _monthly_variables(sc, monthly)
-    structure = build_structure(table.structure)
     sums, parts = [], []
     for lo in range(0, n, DEFAULT_CHUNK):
         hi = min(n, lo + DEFAULT_CHUNK)
-        chunk = ParamTable(structure=table.structure, values={k: v[lo:hi] for k, v in table.values.items()})
-        batch = simulate(chunk, structure=structure)
+        batch = simulate(table.rows(lo, hi))
         if want_summary:
             sums.append(pd.DataFrame(summary_arrays(batch)))
         parts.append(monthly_frame(batch, variables, first_id=lo))
@@ -589,9 +588,9 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
 
     from simulator.core.results import MATERIAL_VARIABLES, month_labels
 
-    s = batch.structure.scenario
+    s = batch.spec
     B, H = batch.gdp_loss_jpy_bn.shape
-    mats = list(batch.structure.materials)
+    mats = list(batch.spec.materials)
     M = len(mats)
     dates = np.asarray(month_labels(s.start_date, H), dtype=object)
     wanted = list(variables) if variables is not None else list(MATERIAL_VARIABLES) + ["shortage_share"] + list(ECONOMY_VARIABLES)

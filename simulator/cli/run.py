@@ -107,10 +107,10 @@ def run(
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file."),
              set_: Optional[List[str]] = SET_OPT):
     """Check a scenario file without running it."""
-    from simulator.core.engine import build_structure
+    from simulator.core.spec import batch_spec
 
     sc = load(scenario, set_)
-    build_structure(sc)  # also checks the data files it names
+    batch_spec(sc)  # also checks the data files it names
     typer.echo(f"{scenario}: valid ({sc.name or 'unnamed'}; {sc.horizon_months} months, "
                f"materials {', '.join(sc.materials)}, table {sc.economy.table})")
 

@@ -9,82 +9,20 @@ the CLI are built on top (:mod:`simulator.core.results`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from simulator.model import economy
-
-from simulator.model import supply
-from simulator.io.tables import dependence_matrix, load_table, resolve_table_dir
-from simulator.errors import ScenarioError
-from simulator.core.params import ParamTable, stack
-from simulator.io.scenario import Scenario
+from simulator.core.params import ParamTable
+from simulator.core.spec import BatchSpec
+from simulator.model import allocation, economy, supply
 
 DAYS_PER_MONTH = 365.25 / 12.0
 
 
-@dataclass(frozen=True)
-class Structure:
-    """What a batch shares: the time grid, materials, the economy."""
-
-    scenario: Scenario
-    materials: tuple
-    economy: economy.EconomyStructure
-    sector_codes: tuple
-    sector_names: tuple
-
-
-@lru_cache(maxsize=32)
-def _economy_structure(table_dir: str, dep_file: str | None, materials: tuple,
-                       criticality: float, min_share: float) -> tuple:
-    from simulator.io import cache as structure_cache
-    from simulator.io.tables import _bundled_dir, bundled_dependence_path
-
-    try:  # the files it is built from (the 185 table: dependence is aggregated from it)
-        name = structure_cache.key((table_dir, dep_file, materials, criticality, min_share),
-                                   [Path(table_dir), Path(dep_file or bundled_dependence_path()),
-                                    _bundled_dir("mic2015_185")])
-    except OSError:
-        name = None                                    # a missing file: let load_table say which
-    cached = name and structure_cache.load(name, economy.EconomyStructure)
-    if cached:
-        return cached
-    table = load_table(table_dir)
-    dep = dependence_matrix(table, materials, dep_file)
-    st = economy.build_structure(table, dep, gdp_jpy_bn=1.0, criticality=criticality, min_share=min_share)
-    if name:
-        structure_cache.store(name, st, table.codes, table.names)
-    return st, table.codes, table.names
-
-
-def build_structure(s: Scenario) -> Structure:
-    base = Path(s.source_file).parent if s.source_file else Path(".")
-    table_dir = resolve_table_dir(s.economy.table, base)
-    dep_file = None
-    if s.economy.dependence_file:
-        p = Path(s.economy.dependence_file)
-        dep_file = str(p if p.is_absolute() else base / p)
-    st, codes, names = _economy_structure(
-        str(table_dir), dep_file, tuple(s.materials),
-        s.economy.criticality, s.economy.critical_input_min_share,
-    )
-    if s.economy.allocation == "priority" or s.stockpile.national.strategy == "reserve_for_priority":
-        unknown = [c for c in s.economy.priority_sectors if c not in codes]
-        if unknown:
-            raise ScenarioError(
-                f"unknown sector codes {unknown} for table {s.economy.table!r}",
-                file=s.source_file, key="economy.priority_sectors",
-            )
-    return Structure(scenario=s, materials=tuple(s.materials), economy=st,
-                     sector_codes=codes, sector_names=names)
-
-
 def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
     """Translate a parameter table into the material layer's arrays."""
-    s = p.structure
-    mats = tuple(s.materials)
+    s = p.spec
+    mats = s.materials
     H, spm = s.horizon_months, s.steps_per_month
     B = p.size
 
@@ -104,7 +42,7 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
     cover = p["inventory.cover_months"] * p["inventory.cover_scale"][:, None]          # (B, K)
     cover = cover[:, None, :] * mat("corporate_cover_scale")[:, :, None]                 # (B, M, K)
     share = p["inventory.demand_share"]
-    if s.inventory.pooled:
+    if s.pooled:
         # One pool: firms lend to each other, so the groups' stocks add up.
         cover = (cover * share[:, None, :]).sum(axis=2, keepdims=True)
         share = np.ones((B, 1))
@@ -130,7 +68,7 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
         group_share=share,
         restock_months=p["inventory.restock_months"],
         national_t=days / DAYS_PER_MONTH * demand,
-        strategy=s.stockpile.national.strategy,
+        strategy=s.strategy,
         trigger_cover_months=p["stockpile.national.trigger_cover_months"],
         decision_delay_months=p["stockpile.national.decision_delay_months"],
         max_release_share_per_month=p["stockpile.national.max_release_share_per_month"],
@@ -143,20 +81,12 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
     )
 
 
-def _priority_order(st: Structure) -> np.ndarray:
-    idx = {c: i for i, c in enumerate(st.sector_codes)}
-    return np.array([idx[c] for c in st.scenario.economy.priority_sectors], dtype=int)
-
-
 def _policy_inputs(p: ParamTable, mat, demand: np.ndarray) -> dict:
     """Material-layer inputs of the policy levers (earmarked release, allies); empty when off."""
-    s = p.structure
+    s = p.spec
     out = {}
-    if s.stockpile.national.strategy == "reserve_for_priority":
-        from simulator.model.allocation import priority_share
-
-        st = build_structure(s)
-        share = priority_share(st.economy.use_share, _priority_order(st))
+    if s.strategy == "reserve_for_priority":
+        share = allocation.priority_share(s.economy.use_share, np.array(s.priority, dtype=int))
         out["priority_share"] = np.broadcast_to(share, demand.shape).copy()
     days = mat("allied_stock_days")
     days = np.where(np.isnan(days), p["allies.stock_days"][:, None], days)
@@ -176,7 +106,7 @@ class BatchResult:
     """
 
     params: ParamTable
-    structure: Structure
+    spec: BatchSpec
     supply: supply.SupplyPaths
     gdp_loss_jpy_bn: np.ndarray            # (B, H) per month
     output_loss_jpy_bn: np.ndarray         # (B, H) gross output, per month
@@ -191,7 +121,7 @@ class BatchResult:
         return 100.0 * self.gdp_loss_jpy_bn.sum(axis=1) / self.gdp_jpy_bn
 
 
-def direct_loss(shortage: np.ndarray, dep: np.ndarray, st: Structure,
+def direct_loss(shortage: np.ndarray, dep: np.ndarray, spec: BatchSpec,
                 earmark: np.ndarray | None = None) -> np.ndarray:
     """Direct output loss share per sector, (R, n), for rows of shortage (R, M).
 
@@ -199,31 +129,26 @@ def direct_loss(shortage: np.ndarray, dep: np.ndarray, st: Structure,
     the share of demand released for the priority sectors only
     (``reserve_for_priority``); see :mod:`simulator.model.allocation`.
     """
-    s = st.scenario
-    if s.economy.allocation == "value_added" or earmark is not None:
-        from simulator.model.allocation import direct_loss_policy
-
-        return direct_loss_policy(s.economy.allocation, shortage, dep, st.economy,
-                                  _priority_order(st), earmark)
-    if s.economy.allocation == "priority":
-        idx = {c: i for i, c in enumerate(st.sector_codes)}
-        order = np.array([idx[c] for c in s.economy.priority_sectors], dtype=int)
-        fill = economy.priority_fill(1.0 - shortage, st.economy.use_share, order)
+    order = np.array(spec.priority, dtype=int)
+    if spec.allocation == "value_added" or earmark is not None:
+        return allocation.direct_loss_policy(spec.allocation, shortage, dep, spec.economy, order, earmark)
+    if spec.allocation == "priority":
+        fill = economy.priority_fill(1.0 - shortage, spec.economy.use_share, order)
         return np.minimum(1.0, (dep * (1.0 - fill)).max(axis=-1))
     return economy.direct_loss_proportional(shortage, dep)
 
 
-def _earmark(paths: supply.SupplyPaths, st: Structure) -> np.ndarray | None:
+def _earmark(paths: supply.SupplyPaths, spec: BatchSpec) -> np.ndarray | None:
     """Released share of demand earmarked for priority sectors, (B, H, M)."""
-    if st.scenario.stockpile.national.strategy != "reserve_for_priority":
+    if spec.strategy != "reserve_for_priority":
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
         e = np.where(paths.demand_t > 0, paths.release_t / paths.demand_t, 0.0)
     return np.clip(e, 0.0, 1.0).transpose(0, 2, 1)
 
 
-def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structure | None = None) -> BatchResult:
-    """Run a batch. Pure apart from reading (cached) data files.
+def simulate(p: ParamTable, keep_sector_paths: bool = False) -> BatchResult:
+    """Run a batch: arrays in, arrays out.
 
     Parameters
     ----------
@@ -232,7 +157,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     keep_sector_paths : bool
         Keep the (B, H, n) monthly output loss per sector (memory!).
     """
-    st = structure or build_structure(p.structure)
+    st = p.spec
     paths = supply.simulate_supply(supply_inputs(p))
     B, M, H = paths.shortfall_t.shape
     est = st.economy
@@ -255,7 +180,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     chunk = max(1, 2_000_000 // max(1, n * M))
     for lo in range(0, len(rows_b), chunk):
         rb, rh = rows_b[lo:lo + chunk], rows_h[lo:lo + chunk]
-        if st.scenario.economy.allocation == "proportional" and earmark is None:
+        if st.allocation == "proportional" and earmark is None:
             # same numbers as direct_loss, without the (rows, n, M) array
             delta = economy.direct_loss_scaled(shortage[rb, rh], est.dependence, dep_scale[rb])
         else:
@@ -273,7 +198,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
     sector_out = q_sum * out_month[None, :]
     return BatchResult(
         params=p,
-        structure=st,
+        spec=st,
         supply=paths,
         gdp_loss_jpy_bn=gdp_loss,
         output_loss_jpy_bn=out_loss,
@@ -282,8 +207,3 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False, structure: Structur
         sector_monthly_output_loss_jpy_bn=sector_paths,
         gdp_jpy_bn=gdp,
     )
-
-
-def simulate_scenarios(scenarios: list[Scenario], keep_sector_paths: bool = False) -> BatchResult:
-    """Stack scenarios that share a structure and run them as one batch."""
-    return simulate(stack(scenarios), keep_sector_paths=keep_sector_paths)

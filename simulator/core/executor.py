@@ -38,15 +38,15 @@ DEFAULT_CHUNK = 2000
 
 
 def _slice(table: ParamTable, lo: int, hi: int) -> ParamTable:
-    return ParamTable(structure=table.structure, values={k: v[lo:hi] for k, v in table.values.items()})
+    return table.rows(lo, hi)
 
 
 def summary_of(table: ParamTable) -> dict[str, np.ndarray]:
     """Summary metrics of one chunk (runs in a thread, a process or a Dask worker)."""
-    from simulator.core.engine import build_structure, simulate
+    from simulator.core.engine import simulate
     from simulator.core.results import summary_arrays
 
-    return summary_arrays(simulate(table, structure=build_structure(table.structure)))
+    return summary_arrays(simulate(table))
 
 
 @contextlib.contextmanager
@@ -155,10 +155,6 @@ def iter_summary(tables: Iterable[ParamTable], workers: int | None = None) -> It
 
 def _warm_up(table: ParamTable | None) -> None:
     """Load cached structures and the compiled loop once, before threads start."""
-    if table is not None:
-        from simulator.core.engine import build_structure
-
-        build_structure(table.structure)
     with contextlib.suppress(ImportError):
         from simulator.model import supply_numba  # noqa: F401  (import and JIT-cache load are not thread-safe to race)
 

@@ -10,53 +10,36 @@ one code path builds the engine's inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from simulator.core.spec import STRUCTURAL_KEYS, BatchSpec, batch_key, batch_spec
 from simulator.errors import ScenarioError
 from simulator.io.scenario import Scenario
 
-#: Keys that must be equal across a batch (the engine groups by them).
-STRUCTURAL_KEYS = (
-    "horizon_months", "steps_per_month", "start_date",
-    "inventory.pooled",
-    "stockpile.national.strategy",
-    "economy.table", "economy.dependence_file", "economy.criticality",
-    "economy.critical_input_min_share", "economy.allocation", "economy.priority_sectors",
-)
 #: Keys that only label a scenario.
 LABEL_KEYS = ("name", "description")
 
 
-def structure_key(s: Scenario) -> tuple:
-    """What scenarios must share to run in one batch."""
-    base_dir = str(Path(s.source_file).parent) if s.source_file else "."
-    return (
-        tuple(s.get(k) if not isinstance(s.get(k), list) else tuple(s.get(k)) for k in STRUCTURAL_KEYS),
-        tuple(s.materials), len(s.inventory.cover_months),
-        base_dir if not _is_bundled(s.economy.table) or s.economy.dependence_file else "",
-    )
-
-
-def _is_bundled(table: str) -> bool:
-    from simulator.io.tables import BUNDLED_TABLES
-    return table in BUNDLED_TABLES
-
-
 @dataclass(frozen=True)
 class ParamTable:
-    """Per-scenario values of every non-structural key, (B,) or (B, L)."""
+    """A batch: what it shares (:class:`~simulator.core.spec.BatchSpec`) and the
+    per-scenario values of every other numeric key, (B,) or (B, L), by dotted key."""
 
-    structure: Scenario
+    spec: BatchSpec
     values: dict
 
     @property
     def size(self) -> int:
+        """Scenarios in the batch."""
         return len(next(iter(self.values.values())))
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.values[key]
+
+    def rows(self, lo: int, hi: int) -> "ParamTable":
+        """The scenarios ``lo:hi`` (views)."""
+        return ParamTable(spec=self.spec, values={k: v[lo:hi] for k, v in self.values.items()})
 
 
 def _as_row(value, length: int | None = None) -> np.ndarray:
@@ -71,9 +54,9 @@ def stack(scenarios: list[Scenario]) -> ParamTable:
     if not scenarios:
         raise ScenarioError("no scenarios to run")
     first = scenarios[0]
-    key0 = structure_key(first)
+    key0 = batch_key(first)
     for s in scenarios[1:]:
-        if structure_key(s) != key0:
+        if batch_key(s) != key0:
             raise ScenarioError(
                 "scenarios in one batch must share horizon, time step, materials, firm groups, "
                 "table and rules; run them in separate batches (simulator.sweep groups them for you)"
@@ -93,7 +76,7 @@ def stack(scenarios: list[Scenario]) -> ParamTable:
             values[key] = np.array([np.nan if v is None else float(v) for v in col])
         else:
             values[key] = np.asarray(col, dtype=float)
-    return ParamTable(structure=first, values=values)
+    return ParamTable(spec=batch_spec(first), values=values)
 
 
 def field_bounds(key: str) -> tuple:
@@ -191,4 +174,4 @@ def with_values(base: Scenario, n: int, overrides: dict[str, np.ndarray]) -> Par
     if (values["restriction.start_month"] >= base.horizon_months).any():
         raise ScenarioError(f"must be before the end of the horizon ({base.horizon_months} months)",
                             file="sweep", key="restriction.start_month")
-    return ParamTable(structure=base, values=values)
+    return ParamTable(spec=one.spec, values=values)

@@ -42,7 +42,6 @@ def _clean(x):
 
 def summary_arrays(r: BatchResult) -> dict[str, np.ndarray]:
     """Summary metrics for every scenario of a batch, each (B,)."""
-    s = r.structure.scenario
     gdp_month = r.gdp_jpy_bn / 12.0
     monthly = r.gdp_loss_jpy_bn
     out = {
@@ -55,7 +54,7 @@ def summary_arrays(r: BatchResult) -> dict[str, np.ndarray]:
         "months_with_loss": (monthly > 0).sum(axis=1).astype(float),
         "first_shortage_month": r.supply.first_shortage_month.min(axis=1),
     }
-    for j, m in enumerate(r.structure.materials):
+    for j, m in enumerate(r.spec.materials):
         sp = r.supply
         out[f"{m}_shortfall_t"] = sp.shortfall_t[:, j].sum(axis=1)
         out[f"{m}_peak_shortage_share"] = sp.shortage_share[:, j].max(axis=1)
@@ -130,7 +129,7 @@ class Result:
         i = self.index
         sp = self.batch.supply
         frames = []
-        for j, m in enumerate(self.batch.structure.materials):
+        for j, m in enumerate(self.batch.spec.materials):
             cols = {"month": np.arange(self.scenario.horizon_months), "date": self.dates, "material": m}
             for v in MATERIAL_VARIABLES:
                 cols[v] = getattr(sp, v)[i, j]
@@ -155,8 +154,8 @@ class Result:
         paths = self.batch.sector_monthly_output_loss_jpy_bn
         if paths is not None:
             p = paths[self.index]                                   # (H, n)
-            va = self.batch.structure.economy.va_ratio
-            codes = list(self.batch.structure.sector_codes)
+            va = self.batch.spec.economy.va_ratio
+            codes = list(self.batch.spec.sector_codes)
             H, n = p.shape
             for var, arr in (("output_loss_jpy_bn", p), ("gdp_loss_jpy_bn", p * va[None, :])):
                 parts.append(pd.DataFrame({
@@ -173,7 +172,7 @@ class Result:
         """The ``k`` first rows of :attr:`sectors` with a loss, as dicts (code,
         name, gdp_loss_jpy_bn, share_of_loss); computed without pandas."""
         b, i = self.batch, self.index
-        st = b.structure
+        st = b.spec
         loss = b.sector_gdp_loss_jpy_bn[i]
         total = loss.sum()
         order = np.argsort(-loss, kind="stable")[:k]
@@ -188,7 +187,7 @@ class Result:
 
         b = self.batch
         i = self.index
-        st = b.structure
+        st = b.spec
         gdp = float(b.gdp_jpy_bn[i])
         df = pd.DataFrame({
             "code": list(st.sector_codes),

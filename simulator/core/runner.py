@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from simulator.core.engine import simulate_scenarios
+from simulator.core.engine import BatchResult, simulate
+from simulator.core.params import stack
 from simulator.core.results import Result
 from simulator.io.scenario import Scenario
+
+
+def simulate_scenarios(scenarios: list[Scenario], keep_sector_paths: bool = False) -> BatchResult:
+    """Stack scenarios that share a structure and run them as one batch."""
+    return simulate(stack(scenarios), keep_sector_paths=keep_sector_paths)
 
 
 def run(scenario: Scenario, keep_sector_paths: bool = True) -> Result:

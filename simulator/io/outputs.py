@@ -22,22 +22,9 @@ from simulator.errors import ResimError
 def provenance(scenario) -> dict:
     """Where a result came from: version, scenario file and hash, parameters, data."""
     from simulator._version import __version__
-    from simulator.core.engine import build_structure  # noqa: F401  (structure resolves the table path)
-    from simulator.io.tables import resolve_table_dir
+    from simulator.io.datafiles import resolve_data_files
 
-    base = Path(scenario.source_file).parent if scenario.source_file else Path(".")
-    table_dir = resolve_table_dir(scenario.economy.table, base)
-    data = {}
-    for f in sorted(Path(table_dir).glob("*.csv")):
-        data[f"{Path(table_dir).name}/{f.name}"] = _sha(f)
-    dep = Path(str(resources.files("simulator") / "data" / "dependence_185.csv"))
-    if scenario.economy.dependence_file:
-        p = Path(scenario.economy.dependence_file)
-        dep = p if p.is_absolute() else base / p
-    if dep.exists():
-        data[dep.name] = _sha(dep)
-    mats = Path(str(resources.files("simulator") / "data" / "materials.toml"))
-    data["materials.toml"] = _sha(mats)
+    data = resolve_data_files(scenario).sha256()
     return {
         "resim_version": __version__,
         "scenario_file": scenario.source_file,

@@ -578,7 +578,7 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 
 def _check_data_paths(s: Scenario) -> None:
     """Custom data paths resolve relative to the scenario file; a missing one fails at load."""
-    from simulator.io.tables import BUNDLED_TABLES
+    from simulator.io.datafiles import BUNDLED_TABLES
 
     base = Path(s.source_file).parent
     checks = [("economy.dependence_file", s.economy.dependence_file, Path.is_file, "file")]

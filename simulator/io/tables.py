@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +37,8 @@ class _LazyPandas:
 pd = _LazyPandas()
 
 from simulator.errors import DataError
+from simulator.io.datafiles import FINE_TABLE, bundled_dependence_path, bundled_table_dir
 
-BUNDLED_TABLES = {"mic2015_37": "mic2015_37", "mic2015_185": "mic2015_185"}
 IMPORT_COLUMNS = ("fd_impo", "fd_imta", "fd_imtx")
 NON_GDP_VA_ROWS = ("ohcr",)
 MANUFACTURING_13 = "03"
@@ -81,20 +80,6 @@ class IOTable:
     @property
     def n(self) -> int:
         return len(self.codes)
-
-
-def _bundled_dir(name: str) -> Path:
-    return Path(str(resources.files("simulator") / "data" / BUNDLED_TABLES[name]))
-
-
-def resolve_table_dir(table: str, relative_to: Path | None = None) -> Path:
-    """The directory of a bundled table name or a user path."""
-    if table in BUNDLED_TABLES:
-        return _bundled_dir(table)
-    path = Path(table)
-    if not path.is_absolute() and relative_to is not None:
-        path = relative_to / path
-    return path
 
 
 def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -217,10 +202,6 @@ def load_table(directory: str) -> IOTable:
     )
 
 
-def bundled_dependence_path() -> Path:
-    return Path(str(resources.files("simulator") / "data" / "dependence_185.csv"))
-
-
 @lru_cache(maxsize=16)
 def _read_dependence(path: str) -> pd.DataFrame:
     p = Path(path)
@@ -269,7 +250,7 @@ def dependence_matrix(table: IOTable, materials: tuple[str, ...], path: str | No
         for r in df.itertuples(index=False):
             D[idx[r.sector_code], materials.index(r.material)] = r.dependence_share
         return D
-    fine = load_table(str(_bundled_dir("mic2015_185")))
+    fine = load_table(str(bundled_table_dir(FINE_TABLE)))
     if rows <= set(fine.codes) and fine.parent_codes and set(fine.parent_codes) == codes:
         Dfine = dependence_matrix(fine, materials, path)
         idx = {c: i for i, c in enumerate(table.codes)}

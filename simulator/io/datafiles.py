@@ -1,0 +1,98 @@
+"""Which data files a scenario uses: resolved once, used by everything that needs them.
+
+The economy structure is built from these files, the structure cache is
+keyed by their contents, and provenance records their hashes, all through
+:func:`resolve_data_files`, so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulator.io.scenario import Scenario
+
+#: Input-output tables bundled with the package, by name.
+BUNDLED_TABLES = ("mic2015_37", "mic2015_185")
+#: The table whose sector codes the bundled dependence rows use.
+FINE_TABLE = "mic2015_185"
+
+
+def data_dir() -> Path:
+    """The package's data folder."""
+    return Path(str(resources.files("simulator") / "data"))
+
+
+def bundled_table_dir(name: str) -> Path:
+    """The folder of a bundled input-output table."""
+    return data_dir() / name
+
+
+def bundled_dependence_path() -> Path:
+    """The bundled sector x material dependence table (185 sectors)."""
+    return data_dir() / "dependence_185.csv"
+
+
+def resolve_table_dir(table: str, relative_to: Path | None = None) -> Path:
+    """The folder of a bundled table name or of a user path (relative to ``relative_to``)."""
+    if table in BUNDLED_TABLES:
+        return bundled_table_dir(table)
+    path = Path(table)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    return path
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """The data files behind a scenario's economy and materials.
+
+    Attributes
+    ----------
+    table_dir : Path
+        The input-output table's folder.
+    dependence_file : Path
+        Sector x material dependence table.
+    fine_table_dir : Path
+        The 185-sector table, used to aggregate dependence rows given at
+        its codes to a coarser table.
+    materials_file : Path
+        The bundled material defaults.
+    """
+
+    table_dir: Path
+    dependence_file: Path
+    fine_table_dir: Path
+    materials_file: Path
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(label, path) of every file, table folders expanded, in a fixed order."""
+        out: list[tuple[str, Path]] = []
+        dirs = [self.table_dir] + ([self.fine_table_dir] if self.fine_table_dir != self.table_dir else [])
+        for folder in dirs:
+            if folder.is_dir():
+                out += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir()) if f.is_file()]
+        out += [(self.dependence_file.name, self.dependence_file), ("materials.toml", self.materials_file)]
+        return out
+
+    def sha256(self) -> dict[str, str]:
+        """Content hash of every file that exists, by label."""
+        return {label: hashlib.sha256(path.read_bytes()).hexdigest()
+                for label, path in self.files() if path.is_file()}
+
+
+def resolve_data_files(scenario: Scenario) -> DataFiles:
+    """The files a scenario uses; relative paths start at the scenario file's folder."""
+    base = Path(scenario.source_file).parent if scenario.source_file else Path(".")
+    dep = scenario.economy.dependence_file
+    dep_path = bundled_dependence_path() if not dep else (Path(dep) if Path(dep).is_absolute() else base / dep)
+    return DataFiles(
+        table_dir=resolve_table_dir(scenario.economy.table, base).absolute(),
+        dependence_file=dep_path.absolute(),
+        fine_table_dir=bundled_table_dir(FINE_TABLE),
+        materials_file=data_dir() / "materials.toml",
+    )
