@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -285,9 +286,14 @@ def max_int(x) -> int:
 
 def scatter_add(sched, slot, channel, m, b, value):
     """``sched[slot, channel, m, b] += value``, each element at its own slot (lead times differ)."""
-    M, B = value.shape
-    mi, bi = np.ogrid[:M, :B]
-    sched[np.broadcast_to(slot, (M, B)), channel, mi, bi] += value
+    _, C, M, B = sched.shape
+    sched.reshape(-1)[(slot * C + channel) * (M * B) + _cells(M, B)] += value
+
+
+@lru_cache(maxsize=16)
+def _cells(M: int, B: int) -> np.ndarray:
+    """Flat index of each element (m, b) within one slot and channel."""
+    return np.arange(M * B).reshape(M, B)
 
 
 def split_lead(lead_steps):
