@@ -16,6 +16,7 @@ import sys
 import typer
 
 from simulator.cli import calibrate, optimize, run, sweep  # noqa: F401  (register the commands)
+from simulator.cli import explore, report  # noqa: F401  (register resim explore and resim report)
 from simulator.cli.common import app
 from simulator.errors import ResimError
 

@@ -1,0 +1,227 @@
+"""resim report: a self-contained HTML briefing, checked as a file and in headless Chromium.
+
+The default report is rendered once through the CLI (a subprocess, as a user
+runs it); the tests then read it as text, parse it with html.parser and take a
+screenshot with Debian's chromium. The browser part is skipped only when
+/usr/bin/chromium is missing *and* we are not in CI ($CI unset).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import simulator
+from simulator.report.band import Interval, band_of, bundled_distributions, recentred
+from simulator.report.browser import chromium_path, pixel_stats, screenshot
+from simulator.report.format import decimals_for, fmt_interval, fmt_month_interval, month_label
+
+RESIM = Path(sys.executable).parent / "resim"
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("headline", "timeline", "sectors", "levers", "published", "assumptions", "references")
+
+
+def resim(*args, cwd=None, timeout=300):
+    return subprocess.run([str(RESIM), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+class Page(HTMLParser):
+    """Collects what the checks need: section ids, tags, resource attributes, text."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.tags, self.resources, self.text, self.ids = [], [], [], [], []
+        self._stack = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if tag == "section":
+            self.sections.append(a.get("id"))
+        if "id" in a:
+            self.ids.append(a["id"])
+        for key in ("src", "href", "xlink:href", "data", "poster", "srcset", "action"):
+            if a.get(key):
+                self.resources.append((tag, key, a[key]))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "brief.html"
+    proc = resim("report", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    page = Page()
+    page.feed(html)
+    return out, html, page
+
+
+def test_report_is_self_contained(report):
+    _, html, page = report
+    # no network resource in any attribute or stylesheet
+    pattern = re.compile(r"""(?:src|href|srcset|poster|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
+                         re.I)
+    assert not pattern.search(html), pattern.search(html)
+    for tag, key, value in page.resources:
+        assert value.startswith(("#", "data:")), (tag, key, value)
+    assert "script" not in page.tags and "link" not in page.tags and "iframe" not in page.tags
+    assert "<style>" in html and "@page" in html and "@media print" in html
+
+
+def test_report_has_every_section(report):
+    _, html, page = report
+    for sec in SECTIONS:
+        assert sec in page.sections, f"section {sec!r} missing"
+    assert page.tags.count("svg") >= 2                         # timeline and sectors figures
+    assert len(page.ids) == len(set(page.ids)), "duplicate ids (figures must not clash)"
+    text = " ".join(page.text)
+    for words in ("% of a year's GDP", "bn yen", "Worst month", "5\u201395 %", "Dy/Tb", "NdFeB magnets",
+                  "Ce/La/Y", "Nomura Research Institute", "2010", "April 2025", "sha256", "Sep 2026"):
+        assert words in text, words
+    assert "dytb" not in re.sub(r"<[^>]+>", " ", html.split('id="assumptions"')[0]), "material codes in the prose"
+
+
+def test_headline_matches_the_run_to_the_shown_rounding(report):
+    _, html, _ = report
+    res = simulator.run(simulator.load_scenario())
+    shown = re.search(r'id="gdp-loss-pct">([^<]+)<', html).group(1)
+    decimals = len(shown.split(".")[1]) if "." in shown else 0
+    assert float(shown) == pytest.approx(round(res.summary["gdp_loss_pct"], decimals))
+    yen = re.search(r'id="gdp-loss-jpy">([^<]+)<', html).group(1).replace(",", "")
+    assert abs(float(yen) - res.summary["gdp_loss_jpy_bn"]) <= 0.5 * 10 ** max(0, len(yen) - 2)
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI (.ci/run installs it)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    out, _, _ = report
+    png = screenshot(out.resolve().as_uri(), tmp_path / "report.png", 1200, 2000)
+    stats = pixel_stats(png)
+    assert stats["shape"][:2] == (2000, 1200)
+    assert stats["variance"] > 0.005, stats
+    assert 0.03 < stats["nonwhite_share"] < 0.9, stats
+
+
+def test_several_scenarios_user_text_and_refusal(tmp_path):
+    """Two scenarios compared; names with markup render literally; no overwrite without --force."""
+    evil = tmp_path / "evil.toml"
+    evil.write_text('base = "%s"\nname = "<script>alert(1)</script> & co"\n'
+                    'description = "<b>bold?</b> \\"quoted\\""\n[restriction]\nduration_months = 6\n'
+                    % (ROOT / "scenarios" / "japan-one-year.toml").as_posix(), encoding="utf-8")
+    out = tmp_path / "two.html"
+    proc = resim("report", ROOT / "scenarios" / "halt-2010.toml", evil, "--out", out, "--draws", "40")
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html and "<b>bold?</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    page = Page()
+    page.feed(html)
+    assert "comparison" in page.sections and "script" not in page.tags
+
+    again = resim("report", "--out", out)
+    assert again.returncode == 2
+    assert again.stderr.strip().startswith("resim: error: ") and "--force" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert out.read_text(encoding="utf-8") == html          # untouched
+    assert not list(tmp_path.glob(".two.html.*"))            # no temporary file left
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--durations", "3,x"], "--durations"),
+    (["--durations", "3,-1"], "--durations"),
+    (["--set", "restriction.duraton_months=3"], "duraton_months"),
+    (["--out", "/nonexistent-dir/brief.html"], "does not exist"),
+    (["--draws", "5"], "--draws"),
+    ([str(ROOT / "scenarios" / "halt-2010.toml"), str(ROOT / "scenarios" / "japan-one-year.toml"),
+      "--durations", "3,6"], "--durations"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, words):
+    proc = resim("report", *(["--out", tmp_path / "x.html"] if "--out" not in args else []), *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("resim: error: ") and words in lines[0], lines
+    assert not (tmp_path / "x.html").exists()
+
+
+# --------------------------------------------------------------------------
+# The band adapter and the rounding
+# --------------------------------------------------------------------------
+
+def test_rounding_follows_the_band_width():
+    assert decimals_for(0.22, 0.61) == 2
+    assert fmt_interval(Interval(0.4300, 0.2212, 0.6061), " %")["text"] == "0.43 % (0.22\u20130.61 %)"
+    assert fmt_interval(Interval(2620.0, 1345.8, 3689.9), " bn yen")["text"] == "2,600 bn yen (1,300\u20133,700 bn yen)"
+    assert fmt_interval(Interval(0.00881, 0.00012, 0.0251), " %")["central"] == "0.009"
+    assert fmt_interval(Interval(-0.06, -0.13, 0.001), " pp", signed=True)["text"] == "\u22120.06 pp (\u22120.13 to 0.00 pp)"
+    assert fmt_interval(Interval(0.0, 0.0, 0.0), " %")["text"] == "0 % in every draw"
+    assert month_label("2026-01", 2.75) == "Mar 2026" and month_label("2026-01", 12) == "Jan 2027"
+    assert fmt_month_interval(Interval(4.0, 3.0, 8.0, share_none=0.1), "2026-01") == \
+        {"central": "May 2026", "band": "Apr\u2013Sep 2026; never in 10 % of draws", "all_none": False}
+    assert fmt_month_interval(Interval(None, None, None, share_none=1.0), "2026-01")["all_none"]
+
+
+def test_packaged_distributions_match_the_bundled_scenario():
+    ours = tomllib.loads((ROOT / "simulator" / "report" / "default_uncertainty.toml").read_text())["uncertainty"]
+    theirs = tomllib.loads((ROOT / "scenarios" / "japan-one-year-uncertain.toml").read_text())["uncertainty"]
+    assert ours == theirs
+    assert bundled_distributions()[0] == theirs
+
+
+def test_band_is_recentred_on_the_scenario():
+    sc = simulator.load_scenario(overrides={"stockpile.national.cover_days": 180.0,
+                                            "restriction.lead_time_restricted_months": 1.5})
+    dists, held = recentred(sc, bundled_distributions()[0])
+    assert dists["stockpile.national.cover_days"] == {"dist": "uniform", "low": 0.0, "high": 360.0}
+    normal = dists["restriction.lead_time_normal_months"]
+    restricted = dists["restriction.lead_time_restricted_months"]
+    assert normal["high"] <= restricted["low"]                   # every draw keeps restricted >= normal
+    assert restricted["mode"] == pytest.approx(1.5)
+    none = recentred(simulator.load_scenario(overrides={"stockpile.national.cover_days": 0.0}),
+                     bundled_distributions()[0])
+    assert "stockpile.national.cover_days" not in none[0] and any("cover_days" in h for h in none[1])
+    b = band_of(sc, n=60, sector_draws=0)
+    iv = b.metrics["gdp_loss_pct"]
+    assert iv.low <= iv.central <= iv.high
+
+
+def test_posterior_bands_are_used_when_the_run_has_them():
+    """The calibration issue will add *_p05/*_p95 to results; band_of must prefer them."""
+    sc = simulator.load_scenario()
+    res = simulator.run(sc)
+
+    class WithPosterior:
+        scenario = res.scenario
+        summary = {**res.summary, "gdp_loss_pct_p05": 0.30, "gdp_loss_pct_p95": 0.55,
+                   "gdp_loss_jpy_bn_p05": 1800.0, "gdp_loss_jpy_bn_p95": 3400.0}
+        economy_monthly = res.economy_monthly.assign(gdp_loss_jpy_bn_p05=res.economy_monthly["gdp_loss_jpy_bn"] * 0.5,
+                                                     gdp_loss_jpy_bn_p95=res.economy_monthly["gdp_loss_jpy_bn"] * 2)
+        sectors = res.sectors.assign(gdp_loss_jpy_bn_p05=0.0, gdp_loss_jpy_bn_p95=1.0)
+        materials_monthly = res.materials_monthly
+
+    b = band_of(sc, result=WithPosterior(), n=40, sector_draws=0)
+    assert b.source.startswith("posterior")
+    assert (b.metrics["gdp_loss_pct"].low, b.metrics["gdp_loss_pct"].high) == (0.30, 0.55)
+    assert b.metrics["gdp_loss_jpy_bn"].high == 3400.0
+    assert (b.economy["gdp_loss_jpy_bn_p95"] == res.economy_monthly["gdp_loss_jpy_bn"] * 2).all()
+    assert (b.sectors["gdp_loss_jpy_bn_p95"] == 1.0).all()
+    assert not math.isnan(b.materials["stock_months_p05"].iloc[0])   # the rest stays Monte Carlo
+
+
+def test_reference_list_is_link_free(report):
+    """No URL anywhere in the text either (the reference list names sources, it does not link)."""
+    _, _, page = report
+    text = " ".join(page.text)
+    assert "http://" not in text and "https://" not in text and "www." not in text
