@@ -86,7 +86,7 @@ def main() -> None:
     print_machine(info)
     from simulator.model import economy
     from simulator.core import engine
-    from simulator.model import supply
+    from simulator.model import material, supply
     from simulator.core.executor import run_summary, single_threaded_blas
 
     t = table(args.n)
@@ -94,15 +94,15 @@ def main() -> None:
     M, spm, H = len(s.materials), s.steps_per_month, s.horizon_months
     steps = args.n * H * spm
     inp = engine.supply_inputs(t)
-    supply.simulate_supply(inp)                                   # compiled, cached
-    sup_wall, _ = best_of(lambda: supply.simulate_supply(inp), 3)
+    material.simulate_supply(inp)                                   # compiled, cached
+    sup_wall, _ = best_of(lambda: material.simulate_supply(inp), 3)
     with single_threaded_blas():
         run_summary(t, workers=1)
         all_wall, _ = best_of(lambda: run_summary(t, workers=1), 3)
 
     # the economy's rows and policy-iteration rounds on this batch
     st = s.economy
-    paths = supply.simulate_supply(inp)
+    paths = material.simulate_supply(inp)
     rows = int((np.clip(paths.shortage_share, 0, 1).max(axis=1) > 0).sum())
     counter = {"free": 0, "rows": 0}
     original = economy.solve_max_linear

@@ -18,7 +18,7 @@ import simulator
 from engine_reference import CASES, PATH, _draws, stored_table
 from simulator.model import economy
 from simulator.core import engine
-from simulator.model import supply
+from simulator.model import material, supply
 from simulator.core.params import with_values
 
 FIELDS = [f.name for f in dataclasses.fields(supply.SupplyPaths)]
@@ -46,8 +46,8 @@ def test_compiled_supply_equals_numpy_loop(data):
     pytest.importorskip("numba")
     for name in CASES:
         inp = engine.supply_inputs(stored_table(name, data))
-        assert_paths_equal(supply.simulate_supply(inp, method="numpy"),
-                           supply.simulate_supply(inp, method="numba"), name)
+        assert_paths_equal(material.simulate_supply(inp, method="numpy"),
+                           material.simulate_supply(inp, method="numba"), name)
 
 
 @pytest.mark.parametrize("over", [
@@ -66,8 +66,8 @@ def test_compiled_supply_equals_numpy_loop_with_policy_levers(over):
     if "allies.stock_days" in over:
         draws["allies.stock_days"] = rng.uniform(0, 90, n)
     inp = engine.supply_inputs(with_values(base, n, draws))
-    assert_paths_equal(supply.simulate_supply(inp, method="numpy"),
-                       supply.simulate_supply(inp, method="numba"), str(over))
+    assert_paths_equal(material.simulate_supply(inp, method="numpy"),
+                       material.simulate_supply(inp, method="numba"), str(over))
 
 
 def test_dispatch(data, monkeypatch):
@@ -76,13 +76,13 @@ def test_dispatch(data, monkeypatch):
 
     small = engine.supply_inputs(stored_table("defaults_37", data))
     monkeypatch.delitem(sys.modules, "simulator.model.supply_numba")
-    assert supply._compiled(small, "auto") is None                      # a single run does not import numba...
+    assert material.compiled_module(small, "auto") is None                      # a single run does not import numba...
     monkeypatch.setitem(sys.modules, "simulator.model.supply_numba", supply_numba)
-    assert supply._compiled(small, "auto") is supply_numba              # ...but uses it once loaded
+    assert material.compiled_module(small, "auto") is supply_numba              # ...but uses it once loaded
     big = engine.supply_inputs(with_values(simulator.load_scenario(), 40, {}))
-    assert supply._compiled(big, "auto") is supply_numba
+    assert material.compiled_module(big, "auto") is supply_numba
     monkeypatch.setenv("RESIM_ENGINE", "numpy")
-    assert supply._compiled(big, "auto") is None
+    assert material.compiled_module(big, "auto") is None
 
 
 def test_broken_compiler_falls_back_to_numpy_with_one_warning(monkeypatch):
@@ -97,9 +97,9 @@ def test_broken_compiler_falls_back_to_numpy_with_one_warning(monkeypatch):
     monkeypatch.setattr(supply_numba, "compiled", broken)
     inp = engine.supply_inputs(with_values(simulator.load_scenario(), 40, {}))
     with pytest.warns(RuntimeWarning, match="compiled engine is unavailable") as record:
-        got = supply.simulate_supply(inp, method="auto")
+        got = material.simulate_supply(inp, method="auto")
     assert len(record) == 1
-    assert_paths_equal(supply.simulate_supply(inp, method="numpy"), got, "fallback")
+    assert_paths_equal(material.simulate_supply(inp, method="numpy"), got, "fallback")
 
 
 def test_compiled_driver_runs_the_phases_in_order():

@@ -14,7 +14,7 @@ import numpy as np
 
 from simulator.core.params import ParamTable
 from simulator.core.spec import BatchSpec
-from simulator.model import allocation, economy, supply
+from simulator.model import allocation, economy, material, supply
 
 DAYS_PER_MONTH = 365.25 / 12.0
 
@@ -158,7 +158,7 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False) -> BatchResult:
         Keep the (B, H, n) monthly output loss per sector (memory!).
     """
     st = p.spec
-    paths = supply.simulate_supply(supply_inputs(p))
+    paths = material.simulate_supply(supply_inputs(p))
     B, M, H = paths.shortfall_t.shape
     est = st.economy
     n = len(st.sector_codes)

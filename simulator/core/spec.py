@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from simulator.errors import ScenarioError
 from simulator.io import cache
-from simulator.io.datafiles import DataFiles, resolve_data_files
+from simulator.io.datafiles import DataFiles
 from simulator.io.scenario import Scenario
 from simulator.io.tables import dependence_matrix, load_table
 from simulator.model import economy
@@ -83,7 +83,7 @@ def batch_key(s: Scenario) -> tuple:
         return tuple(v) if isinstance(v, list) else v
 
     return (tuple(frozen(s.get(k)) for k in STRUCTURAL_KEYS), tuple(s.materials),
-            len(s.inventory.cover_months), resolve_data_files(s))
+            len(s.inventory.cover_months), s.data_files())
 
 
 @lru_cache(maxsize=32)
@@ -114,7 +114,7 @@ def batch_spec(s: Scenario) -> BatchSpec:
     ScenarioError
         For priority sectors that are not in the table.
     """
-    data = resolve_data_files(s)
+    data = s.data_files()
     est, codes, names = _economy(data, tuple(s.materials), s.economy.criticality,
                                  s.economy.critical_input_min_share)
     priority: tuple[int, ...] = ()

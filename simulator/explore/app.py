@@ -44,9 +44,9 @@ class Explorer:
 
     def __init__(self, scenario=None, draws: int = 200, warm: bool = True):
         import dash
-        import simulator
+        from simulator.io.scenario import load_scenario
 
-        sc = scenario if scenario is not None else simulator.load_scenario()
+        sc = scenario if scenario is not None else load_scenario()
         self.session = Session(sc, draws=draws)
         self.app = dash.Dash(
             __name__, title="resim explore", update_title=None, assets_folder=str(ASSETS),

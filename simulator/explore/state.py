@@ -181,12 +181,12 @@ class Session:
 
     def central(self, settings: dict) -> Central:
         """Run one setting (cached); raises ResimError for invalid combinations."""
-        import simulator
+        from simulator.core.runner import run
 
         def make():
             t = time.perf_counter()
             sc, over = self.scenario_for(settings)
-            res = simulator.run(sc)
+            res = run(sc)
             return Central(sc, res, over, time.perf_counter() - t)
 
         return self._runs.get_or(settings_key(settings, self.controls), make)

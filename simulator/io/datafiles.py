@@ -11,10 +11,6 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from simulator.io.scenario import Scenario
 
 #: Input-output tables bundled with the package, by name.
 BUNDLED_TABLES = ("mic2015_37", "mic2015_185")
@@ -85,13 +81,23 @@ class DataFiles:
                 for label, path in self.files() if path.is_file()}
 
 
-def resolve_data_files(scenario: Scenario) -> DataFiles:
-    """The files a scenario uses; relative paths start at the scenario file's folder."""
-    base = Path(scenario.source_file).parent if scenario.source_file else Path(".")
-    dep = scenario.economy.dependence_file
-    dep_path = bundled_dependence_path() if not dep else (Path(dep) if Path(dep).is_absolute() else base / dep)
+def resolve_data_files(table: str, dependence_file: str | None, source_file: str | None) -> DataFiles:
+    """The files a scenario uses (:meth:`simulator.io.scenario.Scenario.data_files`).
+
+    Parameters
+    ----------
+    table : str
+        ``economy.table``: a bundled table's name or a folder.
+    dependence_file : str or None
+        ``economy.dependence_file``; None for the bundled one.
+    source_file : str or None
+        The scenario file; relative paths start at its folder.
+    """
+    base = Path(source_file).parent if source_file else Path(".")
+    dep_path = (bundled_dependence_path() if not dependence_file
+                else Path(dependence_file) if Path(dependence_file).is_absolute() else base / dependence_file)
     return DataFiles(
-        table_dir=resolve_table_dir(scenario.economy.table, base).absolute(),
+        table_dir=resolve_table_dir(table, base).absolute(),
         dependence_file=dep_path.absolute(),
         fine_table_dir=bundled_table_dir(FINE_TABLE),
         materials_file=data_dir() / "materials.toml",

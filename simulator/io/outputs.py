@@ -22,9 +22,8 @@ from simulator.errors import ResimError
 def provenance(scenario) -> dict:
     """Where a result came from: version, scenario file and hash, parameters, data."""
     from simulator._version import __version__
-    from simulator.io.datafiles import resolve_data_files
 
-    data = resolve_data_files(scenario).sha256()
+    data = scenario.data_files().sha256()
     return {
         "resim_version": __version__,
         "scenario_file": scenario.source_file,

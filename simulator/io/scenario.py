@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from simulator.errors import ScenarioError
+from simulator.io.datafiles import BUNDLED_TABLES, DataFiles, resolve_data_files
 
 # --------------------------------------------------------------------------
 # Schema
@@ -387,6 +388,10 @@ class Scenario(_Model):
         """All values as a flat mapping of dotted keys (what ``--set`` accepts)."""
         return _flatten(self.model_dump(exclude={"uncertainty", "base"}))
 
+    def data_files(self) -> DataFiles:
+        """The data files this scenario uses (resolved relative to its file)."""
+        return resolve_data_files(self.economy.table, self.economy.dependence_file, self.source_file)
+
     def get(self, dotted: str) -> Any:
         """The value at a dotted key, e.g. ``scenario.get("restriction.duration_months")``."""
         node: Any = self
@@ -578,8 +583,6 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 
 def _check_data_paths(s: Scenario) -> None:
     """Custom data paths resolve relative to the scenario file; a missing one fails at load."""
-    from simulator.io.datafiles import BUNDLED_TABLES
-
     base = Path(s.source_file).parent
     checks = [("economy.dependence_file", s.economy.dependence_file, Path.is_file, "file")]
     if s.economy.table not in BUNDLED_TABLES:

@@ -35,17 +35,15 @@ test checks on random inputs.
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from simulator.model.profiles import ramp_progress, restricted_fraction, severity_path, step_times
 
-__all__ = ["STRATEGIES", "SupplyInputs", "SupplyPaths", "simulate_supply", "ramp_progress",
+__all__ = ["STRATEGIES", "SupplyInputs", "SupplyPaths", "prepare", "run_steps", "to_paths", "ramp_progress",
            "restricted_fraction", "severity_path", "step_times"]
 
 #: National stockpile release rules, in the order of their integer codes.
@@ -60,7 +58,7 @@ TINY = 1e-12
 
 @dataclass(frozen=True)
 class SupplyInputs:
-    """Batched inputs of :func:`simulate_supply` (units in field names)."""
+    """Batched inputs of :func:`simulator.model.material.simulate_supply` (units in field names)."""
 
     steps_per_month: int
     horizon_months: int
@@ -705,47 +703,3 @@ def to_paths(inp: SupplyInputs, rec: LoopRecord) -> SupplyPaths:
         group_first_shortage_month=rec.group_first.transpose(2, 1, 0),
         allied_shipped_t=rec.allied_shipped.transpose(tr) if inp.allied_t is not None else None,
     )
-
-
-def _compiled(inp: SupplyInputs, method: str) -> Any:
-    """The compiled loop's module if it should run this batch, else None."""
-    if method == "numpy" or (method == "auto" and (
-            os.environ.get("RESIM_ENGINE", "auto") == "numpy"
-            # small batches: not worth importing numba (~0.5 s), but use it once loaded
-            or (inp.demand_t_per_month.shape[0] < 32 and "simulator.model.supply_numba" not in sys.modules))):
-        return None
-    try:
-        from simulator.model import supply_numba
-    except ImportError:
-        if method == "numba":
-            raise
-        return None
-    return supply_numba if supply_numba.available() or method == "numba" else None
-
-
-def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
-    """Run the material layer for every scenario of the batch.
-
-    Parameters
-    ----------
-    inp : SupplyInputs
-    method : {"auto", "numpy", "numba"}
-        ``numpy`` runs :func:`run_steps` in the interpreter, each operation
-        vectorised over the batch. ``numba`` runs the same functions compiled
-        (:mod:`simulator.model.supply_numba`) on lanes of scenarios. ``auto``
-        uses the compiled loop when numba loads, the environment variable
-        ``RESIM_ENGINE`` is not ``numpy``, and the batch has 32 or more
-        scenarios or the compiled loop is already loaded.
-
-    Returns
-    -------
-    SupplyPaths
-        Monthly paths, tonnes.
-    """
-    params, state, record = prepare(inp)
-    fast = _compiled(inp, method)
-    if fast is not None:
-        fast.run(params, state, record)
-    else:
-        run_steps(params, state, record)
-    return to_paths(inp, record)

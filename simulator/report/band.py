@@ -298,10 +298,10 @@ def band_of(scenario, result=None, n: int = DEFAULT_DRAWS, seed: int = DEFAULT_S
     -------
     Band
     """
-    import simulator
+    from simulator.core.runner import run
 
     if result is None:
-        result = simulator.run(scenario)
+        result = run(scenario)
     dists, held, origin = distributions_for(scenario)
     draws, monthly, dists = _sample(scenario, dists, held, n, seed, exact_timing)
     mats = list(scenario.materials)
@@ -341,16 +341,16 @@ def _sample(scenario, dists, held, n, seed, exact_timing: bool = True):
     the per-draw metrics are derived from it: shortage starts are then whole
     months instead of weeks, at half the cost.
     """
-    import simulator
+    from simulator.analysis.sweep import sample
 
     dists = dict(dists)
     for _ in range(len(dists) + 1):
         if not dists:
             return None, None, {}
         try:
-            monthly = simulator.sample(scenario, n=n, seed=seed, distributions=dists, monthly=_MONTHLY_VARIABLES)
+            monthly = sample(scenario, n=n, seed=seed, distributions=dists, monthly=_MONTHLY_VARIABLES)
             if exact_timing:
-                draws = simulator.sample(scenario, n=n, seed=seed, distributions=dists)
+                draws = sample(scenario, n=n, seed=seed, distributions=dists)
             else:
                 draws = _draws_from_monthly(scenario, monthly, n)
             return draws, monthly, dists
@@ -468,7 +468,7 @@ def _material_band(result, monthly):
 def sector_band(scenario, result, draws, k: int):
     """Per-sector band (``code, name, gdp_loss_jpy_bn`` and ``_p05``/``_p95``) from the first ``k``
     draws of a Monte Carlo frame (``Band.draws``), each re-run in full (~30 ms a run)."""
-    import simulator
+    from simulator.core.runner import run
 
     sec = result.sectors[["code", "name", "gdp_loss_jpy_bn"]].copy()
     sec["gdp_loss_jpy_bn_p05"] = sec["gdp_loss_jpy_bn_p95"] = np.nan
@@ -479,7 +479,7 @@ def sector_band(scenario, result, draws, k: int):
     for row in draws[keys].head(k).to_dict("records"):
         values = {key: float(v) for key, v in row.items()}
         try:
-            r = simulator.run(scenario.with_overrides(values), keep_sector_paths=False)
+            r = run(scenario.with_overrides(values), keep_sector_paths=False)
         except ScenarioError:
             continue
         losses.append(r.sectors.set_index("code")["gdp_loss_jpy_bn"])

@@ -165,7 +165,7 @@ def _find_bundled(name: str) -> Path | None:
 
 def published_rows(sc, band: Band, n: int, seed: int) -> list[dict]:
     """The published estimates beside the model's band."""
-    import simulator
+    from simulator.io.scenario import load_scenario
 
     rows = []
     # NRI: a one-year full restriction
@@ -201,7 +201,7 @@ def published_rows(sc, band: Band, n: int, seed: int) -> list[dict]:
             model_case = ""
         else:
             try:
-                vsc = simulator.load_scenario(path)
+                vsc = load_scenario(path)
                 vb = band_of(vsc, n=n, seed=seed, sector_draws=0)
             except ResimError as exc:
                 model = f"not available: {exc.one_line()}"
@@ -229,9 +229,9 @@ def published_rows(sc, band: Band, n: int, seed: int) -> list[dict]:
 
 def assumption_rows(sc) -> list[dict]:
     """Every parameter that differs from the bundled default scenario."""
-    import simulator
+    from simulator.io.scenario import load_scenario
 
-    default = simulator.load_scenario().flat()
+    default = load_scenario().flat()
     mine = sc.flat()
     rows = []
     for key in sorted(set(mine) | set(default)):
@@ -286,13 +286,13 @@ def build_report(scenarios: Sequence, durations: Sequence[float] | None = None, 
     overrides : dict, optional
         The ``--set`` values (shown in the provenance).
     """
-    import simulator
+    from simulator.core.runner import run
     from simulator.io.outputs import provenance
 
     if not scenarios:
         raise ResimError("no scenario to report on", file="report")
     main = scenarios[0]
-    result = simulator.run(main)
+    result = run(main)
     band = band_of(main, result=result, n=n, seed=seed, sector_draws=sector_draws)
 
     cases: list[Case] = []
