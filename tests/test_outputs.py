@@ -90,8 +90,9 @@ def test_non_empty_directory_needs_force(tmp_path):
         outputs.write_atomic(out, {"a.txt": writer("A")})
     assert [p.name for p in out.iterdir()] == ["precious.txt"]
     outputs.write_atomic(out, {"a.txt": writer("A")}, force=True)
-    # replaced as a whole: no mix of old and new files
-    assert [p.name for p in out.iterdir()] == ["a.txt"]
+    # --force replaces only the files resim writes; a file it did not write survives (issue #10)
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "precious.txt"]
+    assert (out / "precious.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -147,8 +148,8 @@ def test_cli_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
         return write
     monkeypatch.setattr(outputs, "json_writer", interrupted)
     out = tmp_path / "out"
-    code, _, _ = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
-    assert code in (1, 130)      # click reports "Aborted!" (1); our handler says "interrupted" (130)
+    code, _, err = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
+    assert code == 130 and err.strip().splitlines()[-1] == "resim: interrupted"
     assert list(tmp_path.iterdir()) == []
 
 

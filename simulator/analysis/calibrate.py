@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -40,7 +39,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from simulator.errors import ResimError
-from simulator.io.scenario import Scenario, parse_override_value
+from simulator.io.scenario import Scenario, check_override_key, parse_override_value
 
 #: Relative size of a singular value (of the range-scaled Jacobian) below
 #: which a direction counts as unidentified.
@@ -106,6 +105,7 @@ def parse_target(text: str) -> Target:
     Example: ``gdp_loss_pct=0.43@restriction.duration_months=12``.
     Values after ``@`` are TOML values, as with ``--set``.
     """
+    _check_text(text, "--target")
     head, *conds = [part.strip() for part in text.split("@")]
     if "=" not in head:
         raise CalibrationError(
@@ -124,12 +124,27 @@ def parse_target(text: str) -> Target:
                 f"condition {cond!r} needs dotted.key=value (e.g. restriction.duration_months=12)",
                 file="--target", key=metric)
         k, v = (s.strip() for s in cond.split("=", 1))
-        overrides[k] = parse_override_value(v)
+        check_override_key(k, "--target")
+        overrides[k] = parse_override_value(v, "--target", key=k)
     return Target(metric=metric, value=number, overrides=overrides)
+
+
+#: Most targets and free parameters of one calibration.
+MAX_TARGETS = 50
+
+
+def _check_text(text: str, option: str) -> None:
+    """Refuse control characters (a newline could smuggle a key into the written TOML)."""
+    from simulator.io.text import clip, has_control, one_line
+
+    if has_control(text):
+        raise CalibrationError("control characters (newline, carriage return, escape, ...) are not allowed; "
+                               f"got '{clip(one_line(text), 80)}'", file=option)
 
 
 def parse_free(text: str) -> FreeParameter:
     """Parse ``dotted.key[:low:high[:start]]``; without bounds the schema's bounds are used."""
+    _check_text(text, "--free")
     parts = [p.strip() for p in text.split(":")]
     key = parts[0]
     if len(parts) not in (1, 3, 4) or not key:
@@ -453,6 +468,9 @@ def calibrate(scenario: Scenario, targets, free_parameters, xtol: float = 1e-9) 
     """
     targets = _as_targets(targets)
     free = _as_free(free_parameters)
+    if len(targets) > MAX_TARGETS or len(free) > MAX_TARGETS:
+        raise CalibrationError(f"at most {MAX_TARGETS} targets and {MAX_TARGETS} free parameters",
+                               file="--target" if len(targets) > MAX_TARGETS else "--free")
     if not targets:
         raise CalibrationError("give at least one target (metric=value)", file="--target")
     if not free:
@@ -610,23 +628,39 @@ def _unidentified_note(Js: np.ndarray, free: tuple, targets: tuple, rank: int) -
 # --------------------------------------------------------------------------
 
 def _fmt_value(v) -> str:
-    """A TOML literal for a scalar or a list of scalars."""
+    """Render a value short and on one line, for labels and comments (TOML-like)."""
+    from simulator.io.text import clip, one_line
+
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if not math.isfinite(v):
-            raise CalibrationError(f"cannot write a non-finite value ({v})")
-        return repr(v)
+        return repr(float(v))
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return clip(one_line(json.dumps(v, ensure_ascii=False)), 120)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_fmt_value(x) for x in v) + "]"
+    return clip(one_line(repr(v)), 120)
+
+
+def _toml_value(v, key: str):
+    """Convert a value to what tomli-w writes: plain Python, finite numbers only."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(float(v)):
+            raise CalibrationError(f"cannot write a non-finite value ({v})", key=key)
+        return float(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_toml_value(x, key) for x in v]
     if v is None:
-        raise CalibrationError("cannot write an empty value to TOML")
-    raise CalibrationError(f"cannot write {v!r} to TOML")
+        raise CalibrationError("cannot write an empty value to TOML", key=key)
+    raise CalibrationError(f"cannot write {_fmt_value(v)} to TOML", key=key)
 
 
 def rounded(x: float, digits: int = 6) -> float:
@@ -634,10 +668,38 @@ def rounded(x: float, digits: int = 6) -> float:
     return float(f"{x:.{digits}g}")
 
 
+def _nest(values: Mapping[str, Any]) -> dict:
+    """``{"a.b": 1, "c": 2}`` -> ``{"a": {"b": 1}, "c": 2}`` (a key under a value is refused)."""
+    out: dict = {}
+    for dotted, value in values.items():
+        parts = dotted.split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise CalibrationError(f"{part} is a value, not a table", key=dotted)
+            node = child
+        if isinstance(node.get(parts[-1]), dict):
+            raise CalibrationError("is a table, not a value", key=dotted)
+        node[parts[-1]] = value
+    return out
+
+
+def _comment(text: str) -> str:
+    """One comment line: control characters (a newline above all) shown as escapes."""
+    from simulator.io.text import one_line
+
+    return "# " + one_line(text) if text else "#"
+
+
 def calibrated_toml(cal: Calibration, base_file: str | Path, out_file: str | Path,
                     sets: Mapping[str, Any] | None = None, command: str | None = None,
                     digits: int = 6) -> str:
     """The text of a scenario that inherits from ``base_file`` and sets the fitted values.
+
+    The values are written by a TOML writer (``tomli_w``), so no value can
+    break out of its string or add a key; the comments above them have every
+    control character escaped, so no comment can end early.
 
     Parameters
     ----------
@@ -654,30 +716,36 @@ def calibrated_toml(cal: Calibration, base_file: str | Path, out_file: str | Pat
     digits : int
         Significant digits of the fitted values.
     """
+    import tomli_w
+
     from simulator._version import __version__
 
     base_rel = os.path.relpath(Path(base_file).resolve(), Path(out_file).resolve().parent)
     lines = [
-        f"# Calibrated by resim {__version__} ({cal.method}); fitted values below are the only",
-        "# change to the base scenario. The targets are conditions of the fit, not results:",
+        f"Calibrated by resim {__version__} ({cal.method}); the fitted values are the only",
+        "change to the base scenario (and the --set overrides it ran under). The targets are",
+        "conditions of the fit, not results:",
     ]
     for t, a in zip(cal.targets, cal.achieved):
-        lines.append(f"#   {t.label()}  (model at the fit: {a:.6g})")
-    lines.append(f"# Identified: {'yes' if cal.identified else 'NO'}"
+        lines.append(f"  {t.label()}  (model at the fit: {a:.6g})")
+    lines.append(f"Identified: {'yes' if cal.identified else 'NO'}"
                  f" (rank {cal.rank} of {len(cal.free)}, condition number {cal.condition_number:.3g})")
-    lines += [f"# Note: {n}" for n in cal.notes]
+    lines += [f"Note: {n}" for n in cal.notes]
+    lines.append("Fitted: " + "; ".join(f"{p.key} = {rounded(cal.parameters[p.key], digits):.6g} "
+                                        f"(bounds {p.low:g} .. {p.high:g})" for p in cal.free))
     if command:
-        lines.append(f"# Reproduce: {command}")
-    lines += ["", f"base = {_fmt_value(base_rel.replace(os.sep, '/'))}", ""]
-    if sets:
-        lines.append("# --set overrides the calibration ran under")
-        lines += [f"{k} = {_fmt_value(v)}" for k, v in sets.items() if k not in cal.parameters]
-        lines.append("")
-    lines.append("# fitted")
+        lines.append(f"Reproduce: {command}")
+    values: dict[str, Any] = {}
+    for k, v in (sets or {}).items():
+        if k not in cal.parameters:
+            values[k] = _toml_value(v, k)
     for p in cal.free:
-        lines.append(f"{p.key} = {_fmt_value(rounded(cal.parameters[p.key], digits))}"
-                     f"   # bounds {p.low:g} .. {p.high:g}")
-    return "\n".join(lines) + "\n"
+        values[p.key] = _toml_value(rounded(cal.parameters[p.key], digits), p.key)
+    if "base" in values:
+        raise CalibrationError("'base' is set by the calibration itself", key="base")
+    doc = {"base": base_rel.replace(os.sep, "/"), **_nest(values)}
+    header = "\n".join(_comment(line) for line in lines)
+    return header + "\n\n" + tomli_w.dumps(doc)
 
 
 def write_calibrated(cal: Calibration, base_file: str | Path, out_file: str | Path,
@@ -685,28 +753,25 @@ def write_calibrated(cal: Calibration, base_file: str | Path, out_file: str | Pa
                      force: bool = False) -> Path:
     """Write :func:`calibrated_toml` atomically and check that it loads to the fitted values.
 
-    The file is written to a temporary name next to ``out_file``, loaded
-    and checked, then renamed into place; on any failure nothing is left.
+    The file is written to a temporary name next to ``out_file`` (the user's
+    usual permissions), loaded and checked, then moved into place (an existing
+    file only with ``force``); on any failure nothing is left.
     """
+    from simulator.io.outputs import write_file
     from simulator.io.scenario import load_scenario
 
     out = Path(out_file)
     check_out_file(out, force)
     text = calibrated_toml(cal, base_file, out, sets=sets, command=command)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial.toml", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+
+    def verify(tmp: Path) -> None:
         loaded = load_scenario(tmp)
         for key, value in cal.parameters.items():
             if not math.isclose(float(loaded.get(key)), rounded(value), rel_tol=1e-12):
                 raise CalibrationError(f"written file does not reproduce {key}", file=str(out), key=key)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_file(out, lambda fh: fh.write(text.encode("utf-8")), overwrite=force, verify=verify)
 
 
 def check_out_file(out: Path, force: bool) -> None:

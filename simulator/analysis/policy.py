@@ -109,6 +109,43 @@ def _losses(cases: list[Scenario], days: np.ndarray, materials: tuple) -> tuple[
     return pct, bn
 
 
+def _band_losses(sc: Scenario, days: np.ndarray, materials: tuple, draws: int, seed: int) -> np.ndarray | None:
+    """GDP loss (% of annual GDP) for ``draws`` posterior draws x stockpile sizes, (draws, D); None without a band."""
+    from simulator.core.bands import band_values
+    from simulator.core.engine import simulate
+    from simulator.core.params import with_values
+
+    sized = {f"materials.{m}.stockpile_cover_days" for m in materials} | set(_STOCK_KEYS)
+    band = {k: v for k, v in band_values(sc, draws, seed).items() if k not in sized}
+    if not band:
+        return None
+    nd = len(days)
+    values = {k: np.repeat(v, nd) for k, v in band.items()}
+    d = np.tile(np.asarray(days, float), draws)
+    check_values("stockpile.national.cover_days", d)
+    if set(materials) == set(sc.materials):
+        values["stockpile.national.cover_days"] = d
+    for m in materials:
+        values[f"materials.{m}.stockpile_cover_days"] = d
+    return simulate(with_values(sc, draws * nd, values)).gdp_loss_pct.reshape(draws, nd)
+
+
+def _days_needed(days: np.ndarray, loss: np.ndarray, cap: float) -> np.ndarray:
+    """Least stockpile (days) with loss <= cap on each row's curve, by linear interpolation; inf if none."""
+    out = np.full(loss.shape[0], np.inf)
+    for i, row in enumerate(loss):
+        ok = np.flatnonzero(row <= cap)
+        if len(ok) == 0:
+            continue
+        j = ok[0]
+        if j == 0:
+            out[i] = 0.0
+            continue
+        x0, x1, y0, y1 = days[j - 1], days[j], row[j - 1], row[j]
+        out[i] = x1 if y0 == y1 else x0 + (x1 - x0) * (y0 - cap) / (y0 - y1)
+    return out
+
+
 # --------------------------------------------------------------------------
 # Cost
 # --------------------------------------------------------------------------
@@ -154,7 +191,7 @@ def holding_cost(scenario: Scenario, days, materials: Sequence[str] | None = Non
 
 def stockpile_curve(scenario: Scenario, over: Mapping[str, Sequence] | None = None,
                     materials: Sequence[str] | str | None = None, days=None,
-                    max_days: float = DEFAULT_MAX_DAYS) -> pd.DataFrame:
+                    max_days: float = DEFAULT_MAX_DAYS, *, draws: int = 0, seed: int = 0) -> pd.DataFrame:
     """GDP loss against national stockpile size, with costs and benefits.
 
     Parameters
@@ -170,12 +207,15 @@ def stockpile_curve(scenario: Scenario, over: Mapping[str, Sequence] | None = No
     days : array, optional
         Stockpile sizes, days of baseline demand. Default: 49 points from
         0 to ``max_days``.
+    draws, seed : int
+        Posterior draws for ``gdp_loss_pct_p05``/``_p95`` columns (0: none).
 
     Returns
     -------
     pandas.DataFrame
         One row per case and size: the ``over`` keys, ``case`` (a label),
-        ``stockpile_days``, ``gdp_loss_pct`` (% of one year's GDP),
+        ``stockpile_days``, ``gdp_loss_pct`` (% of one year's GDP; with
+        ``draws``, also ``gdp_loss_pct_p05`` and ``_p95``),
         ``gdp_loss_jpy_bn``, ``stockpile_t``, ``stock_value_jpy_bn``,
         ``holding_cost_jpy_bn_per_year``, ``gdp_loss_avoided_jpy_bn``
         (against no stockpile of the sized materials) and
@@ -203,6 +243,7 @@ def stockpile_curve(scenario: Scenario, over: Mapping[str, Sequence] | None = No
             "materials": ",".join(mats),
             "stockpile_days": days,
             "gdp_loss_pct": pct[c, pos],
+            **_curve_band(sc, days, mats, draws, seed),
             "gdp_loss_jpy_bn": bn[c, pos],
             **cost,
             "gdp_loss_avoided_jpy_bn": avoided,
@@ -212,11 +253,20 @@ def stockpile_curve(scenario: Scenario, over: Mapping[str, Sequence] | None = No
     return pd.concat(frames, ignore_index=True)
 
 
+def _curve_band(sc: Scenario, days: np.ndarray, mats: tuple, draws: int, seed: int) -> dict:
+    if not draws:
+        return {}
+    loss = _band_losses(sc, days, mats, draws, seed)
+    if loss is None:
+        return {}
+    return {"gdp_loss_pct_p05": np.percentile(loss, 5, axis=0), "gdp_loss_pct_p95": np.percentile(loss, 95, axis=0)}
+
+
 def optimize_stockpile(scenario: Scenario, max_gdp_loss_pct: float = 0.1,
                        over: Mapping[str, Sequence] | None = None,
                        materials: Sequence[str] | str | None = None,
                        max_days: float = DEFAULT_MAX_DAYS, xtol_days: float = 0.01,
-                       return_curve: bool = False):
+                       return_curve: bool = False, *, draws: int = 0, seed: int = 0):
     """The smallest national stockpile that keeps the GDP loss under a cap.
 
     For each case of ``over`` (default: restrictions of 3, 6 and 12
@@ -237,6 +287,13 @@ def optimize_stockpile(scenario: Scenario, max_gdp_loss_pct: float = 0.1,
         Precision of the answer, days.
     return_curve : bool
         Also return the curve (from :func:`stockpile_curve`).
+    draws, seed : int
+        Posterior draws (:mod:`simulator.core.bands`) for the band of the
+        answer: each draw's loss curve on the grid (linear interpolation at
+        the cap) gives its own stockpile; ``stockpile_days_p05``, ``_p50``,
+        ``_p95`` are their percentiles (``inf``: more than ``max_days``, or
+        not reachable) and ``share_of_draws_unreachable`` the share of draws
+        no stockpile up to ``max_days`` satisfies. 0: no band.
 
     Returns
     -------
@@ -310,6 +367,17 @@ def optimize_stockpile(scenario: Scenario, max_gdp_loss_pct: float = 0.1,
         row["gdp_loss_avoided_jpy_bn"] = avoided
         row["breakeven_probability_per_year"] = (
             cost["holding_cost_jpy_bn_per_year"] / avoided if math.isfinite(x) and avoided > 0 else math.nan)
+        if draws:
+            band = _band_losses(sc, days, mats, draws, seed)       # one batch per case: curve band and answer band
+            if band is not None:
+                at = curve.index[curve["case"] == label]
+                curve.loc[at, "gdp_loss_pct_p05"] = np.percentile(band, 5, axis=0)
+                curve.loc[at, "gdp_loss_pct_p95"] = np.percentile(band, 95, axis=0)
+                need = _days_needed(days, band, cap)
+                q = np.percentile(need, [5, 50, 95], method="nearest")
+                row.update({"stockpile_days_p05": float(q[0]), "stockpile_days_p50": float(q[1]),
+                            "stockpile_days_p95": float(q[2]),
+                            "share_of_draws_unreachable": float(np.mean(~np.isfinite(need)))})
         rows.append(row)
     answers = pd.DataFrame(rows)
     return (answers, curve) if return_curve else answers

@@ -2,27 +2,23 @@
 
 Each *factor* is one uncertain assumption swung from the low to the high
 end of its documented range (``docs/model.md`` section 9, the domain
-facts and the dependence table's ``low_share``/``high_share`` columns),
-all else held at the scenario's values. The result is a tidy table, one
-row per factor, sorted by the size of the swing, and a tornado chart.
+facts and the use table's low/high columns), all else held at the
+scenario's values. The result is a tidy table, one row per factor,
+sorted by the size of the swing, and a tornado chart.
 
 Elasticities are local: the arc elasticity of the metric with respect to
 a common proportional change of the factor's keys by +-5 % around the
-scenario's values (d ln metric / d ln x). For the dependence table that
-is the elasticity with respect to ``economy.dependence_scale``, which
-scales every share at once.
+scenario's values (d ln metric / d ln x).
 
 All numeric swings run as one batch (:func:`simulator.core.params.with_values`
 and :func:`simulator.core.executor.run_summary`); structural keys
-(``economy.criticality``, the dependence file) run as separate scenarios.
+(``economy.criticality``) run as separate scenarios.
 """
 
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -87,15 +83,8 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def default_factors(scenario: Scenario, dependence_files: tuple[str, str] | None = None) -> list[Factor]:
-    """The documented uncertain assumptions, with ranges, for a scenario's materials.
-
-    Parameters
-    ----------
-    dependence_files : (low, high) paths, optional
-        Dependence tables built from the low and high columns
-        (:func:`dependence_bounds_files`); without them that factor is left out.
-    """
+def default_factors(scenario: Scenario) -> list[Factor]:
+    """The documented uncertain assumptions, with ranges, for a scenario's materials."""
     s = scenario
     mats = list(s.materials)
     r = s.restriction
@@ -120,12 +109,22 @@ def default_factors(scenario: Scenario, dependence_files: tuple[str, str] | None
             lo, hi, src = CHINA_SHARE_RANGES[m]
             key = f"materials.{m}.china_share"
             out.append(Factor(f"China share, {m}", {key: lo}, {key: hi}, src))
-    if dependence_files is not None:
-        out.append(Factor(
-            "Dependence table", {"economy.dependence_file": dependence_files[0]},
-            {"economy.dependence_file": dependence_files[1]},
-            "model.md A9; simulator/data/DEPENDENCE.md: every row's low_share to high_share",
-            "every row's low to high column", elasticity_keys=("economy.dependence_scale",)))
+    out += [
+        Factor("Application criticality", {"economy.criticality_scale": 0.6},
+               {"economy.criticality_scale": 1.4},
+               "model.md A9; data/criticality.csv (each row's low-high range is about +-40 %)",
+               "x0.6 to x1.4 of every application's criticality"),
+        Factor("Market reallocation", {"economy.reallocation": 0.0}, {"economy.reallocation": 1.0},
+               "model.md A13 (assumption; DF 6.5: Dy x10 in 2010-11, polishing substitution)",
+               "0 (pro-rata) to 1 (highest bidder first)"),
+        Factor("Deferred orders made up", {"recovery.deferred_scale": 0.0}, {"recovery.deferred_scale": 1.5},
+               "model.md A15; data/made_to_order.csv; USE_TABLE.md sec. 11.4 (13 % in 2011, 1/3 in 2021)",
+               "x0 to x1.5 of the deferred shares"),
+        Factor("Restart ramp", {"recovery.ramp_months": 0.0}, {"recovery.ramp_months": 3.0},
+               "model.md A14 (assumption)", "0 to 3 months"),
+        Factor("Third-country leakage", {"softening.leakage_share": 0.0}, {"softening.leakage_share": 0.25},
+               "data/softening.csv (DF 6.3, 2.2)", "0 to 25 % of the withheld flow"),
+    ]
     sub = {f"materials.{m}.substitution_max_share": s.materials[m].substitution_max_share for m in mats}
     alt = {f"materials.{m}.alternative_capacity_share": s.materials[m].alternative_capacity_share for m in mats}
     ratio = {f"materials.{m}.china_max_ratio": None for m in mats}
@@ -150,34 +149,6 @@ def default_factors(scenario: Scenario, dependence_files: tuple[str, str] | None
                "model.md A10 (assumption; method: Pichler et al. 2022)", "0 to 1"),
     ]
     return out
-
-
-def dependence_bounds_files(scenario: Scenario, directory: str | Path) -> tuple[str, str] | None:
-    """Write dependence tables built from the low and high columns; ``None`` if the file has none.
-
-    The scenario's own dependence file (or the bundled one) must have
-    ``low_share`` and ``high_share`` columns next to ``dependence_share``.
-    """
-    import pandas as pd
-
-    s = scenario
-    if s.economy.dependence_file:
-        p = Path(s.economy.dependence_file)
-        if not p.is_absolute():
-            p = (Path(s.source_file).parent if s.source_file else Path(".")) / p
-    else:
-        p = Path(str(resources.files("simulator") / "data" / "dependence_185.csv"))
-    df = pd.read_csv(p, dtype={"sector_code": str, "material": str})
-    if not {"low_share", "high_share"} <= set(df.columns):
-        return None
-    out = []
-    for col, tag in (("low_share", "low"), ("high_share", "high")):
-        path = Path(directory) / f"dependence_{tag}.csv"
-        part = df[["sector_code", "material"]].copy()
-        part["dependence_share"] = pd.to_numeric(df[col], errors="raise")
-        part.to_csv(path, index=False)
-        out.append(str(path.resolve()))
-    return out[0], out[1]
 
 
 def parse_range(text: str, scenario: Scenario) -> Factor:
@@ -227,8 +198,7 @@ def sensitivity(scenario: Scenario, factors: Sequence[Factor] | None = None, met
     ----------
     scenario : Scenario
     factors : list of Factor, optional
-        Default: :func:`default_factors` (with the dependence table's
-        low/high columns when the dependence file has them).
+        Default: :func:`default_factors`.
     metric : str
         A summary metric; default ``gdp_loss_pct`` (% of one year's GDP).
     elasticity_step : float
@@ -242,27 +212,26 @@ def sensitivity(scenario: Scenario, factors: Sequence[Factor] | None = None, met
     """
     import pandas as pd
 
-    with tempfile.TemporaryDirectory(prefix="resim-sens-") as tmp:
-        if factors is None:
-            factors = default_factors(scenario, dependence_bounds_files(scenario, tmp))
-        factors = _merge_factors(list(factors), list(extra))
-        factors = [_resolve(f, scenario) for f in factors]
-        points: list[dict] = [{}]                     # point 0: the scenario itself
-        where: list[tuple[int, int, int, int]] = []   # per factor: low, high, elast-down, elast-up
-        steps: list[tuple[float, float]] = []
-        for f in factors:
-            ekeys = f.elasticity_keys or tuple(k for k, v in f.low.items() if _is_number(v))
-            dn, up, h_dn, h_up = _elasticity_points(scenario, ekeys, elasticity_step)
-            idx = []
-            for p in (dict(f.low), dict(f.high), dn, up):
-                if p is None:
-                    idx.append(-1)
-                else:
-                    points.append(p)
-                    idx.append(len(points) - 1)
-            where.append(tuple(idx))
-            steps.append((h_dn, h_up))
-        values = _evaluate(scenario, points, metric)
+    if factors is None:
+        factors = default_factors(scenario)
+    factors = _merge_factors(list(factors), list(extra))
+    factors = [_resolve(f, scenario) for f in factors]
+    points: list[dict] = [{}]                     # point 0: the scenario itself
+    where: list[tuple[int, int, int, int]] = []   # per factor: low, high, elast-down, elast-up
+    steps: list[tuple[float, float]] = []
+    for f in factors:
+        ekeys = f.elasticity_keys or tuple(k for k, v in f.low.items() if _is_number(v))
+        dn, up, h_dn, h_up = _elasticity_points(scenario, ekeys, elasticity_step)
+        idx = []
+        for p in (dict(f.low), dict(f.high), dn, up):
+            if p is None:
+                idx.append(-1)
+            else:
+                points.append(p)
+                idx.append(len(points) - 1)
+        where.append(tuple(idx))
+        steps.append((h_dn, h_up))
+    values = _evaluate(scenario, points, metric)
     base = float(values[0])
     rows = []
     for f, (i_lo, i_hi, i_dn, i_up), (h_dn, h_up) in zip(factors, where, steps):
@@ -302,8 +271,7 @@ def _resolve(f: Factor, s: Scenario) -> Factor:
     low, high = {}, {}
     for end, src in ((low, f.low), (high, f.high)):
         for k, v in src.items():
-            if k not in ("economy.dependence_file",):
-                s.get(k)   # unknown key -> ScenarioError naming it
+            s.get(k)   # unknown key -> ScenarioError naming it
             end[k] = s.get(k) if v is None else v
     return Factor(f.name, low, high, f.source, f.range_label, f.elasticity_keys)
 
@@ -315,10 +283,7 @@ def _is_number(v) -> bool:
 def _base_label(s: Scenario, f: Factor) -> str:
     vals = []
     for k in f.low:
-        v = s.get(k)
-        if v is None and k == "economy.dependence_file":
-            v = "bundled table"
-        vals.append(_fmt(v))
+        vals.append(_fmt(s.get(k)))
     return vals[0] if len(set(vals)) == 1 else ", ".join(vals)
 
 

@@ -24,23 +24,16 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-import zlib
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from simulator.core.results import ECONOMY_VARIABLES
+from simulator.core.sampling import _as_distribution, _fmt_range, sample_values
 from simulator.errors import ScenarioError
 from simulator.io.scenario import Distribution, Scenario, load_scenario
 
 #: Percentiles reported by default (5-95 % and 25-75 % bands, median).
 DEFAULT_PERCENTILES = (5, 25, 50, 75, 95)
-#: Economy variables of the monthly table (``kind == "economy"``, item ``japan``).
-ECONOMY_VARIABLES = (
-    "gdp_loss_jpy_bn", "gdp_loss_pct_of_month", "cumulative_gdp_loss_jpy_bn",
-    "cumulative_gdp_loss_pct", "output_loss_jpy_bn",
-)
-#: A normal or lognormal distribution must keep at least this probability
-#: inside the schema's bounds; otherwise it is almost surely a typo.
-MIN_MASS_INSIDE_BOUNDS = 0.01
 
 
 # --------------------------------------------------------------------------
@@ -49,7 +42,7 @@ MIN_MASS_INSIDE_BOUNDS = 0.01
 
 def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequence] | None = None,
           monthly: bool | Sequence[str] = False, progress: Callable[[int], None] | bool | None = None,
-          client=None):
+          client=None, *, draws: int | None = None, seed: int = 0):
     """Run every combination of a grid of dotted keys.
 
     Parameters
@@ -70,14 +63,24 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
         Called with the number of scenarios finished after each chunk;
         ``True`` shows a rich progress bar when stdout is a terminal.
     client : dask.distributed.Client, optional
-        Passed to :func:`simulator.core.executor.run_summary` when it accepts one.
+        Passed to :func:`simulator.core.executor.run_summary` when it accepts one
+        (central runs only: ``draws=0``).
+    draws : int, optional
+        Posterior draws per grid point for the 5-95 % bands (default
+        :data:`simulator.core.bands.DEFAULT_DRAWS` for summaries; 0 = central
+        runs only). Every point uses the same draws, so differences between
+        points are not blurred by sampling. Monthly tables are central runs.
+    seed : int
+        Chooses the posterior draws (and draws the scenario's ``[uncertainty]``).
 
     Returns
     -------
     pandas.DataFrame
         Summary: the swept keys as columns, then every summary metric
         (``gdp_loss_pct`` in % of one year's GDP, ``gdp_loss_jpy_bn`` in
-        billion yen, ...). Monthly: ``scenario_id`` (the row number of
+        billion yen, ...) at the central values, and ``<metric>_p05``,
+        ``_p50``, ``_p95`` for the banded metrics
+        (:data:`simulator.core.bands.BAND_METRICS`). Monthly: ``scenario_id`` (the row number of
         the combination), the swept keys, then ``month, date, kind, item,
         variable, value`` as in :attr:`simulator.core.results.Result.monthly`.
         ``df.attrs["keys"]`` lists the swept keys.
@@ -88,15 +91,33 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
         Naming the key, for unknown keys, values out of range or of the wrong type.
     """
     base = as_scenario(scenario)
+    draws = _band_draws(draws, monthly, client)
     summary, month = _sweep_frames(base, grid or {}, want_summary=not monthly,
-                                   monthly=monthly, progress=progress, client=client)
+                                   monthly=monthly, progress=progress, client=client, draws=draws, seed=seed)
     return month if monthly else summary
+
+
+def _band_draws(draws, monthly, client) -> int:
+    """Draws per point: the default for summaries, 0 for monthly tables or a Dask client."""
+    import numpy as np
+
+    from simulator.core.bands import DEFAULT_DRAWS
+
+    if draws is None:
+        return 0 if (monthly or client is not None) else DEFAULT_DRAWS
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
+        raise ScenarioError(f"draws must be a non-negative integer (got {draws!r})", file="sweep", key="draws")
+    if draws and monthly:
+        raise ScenarioError("monthly tables are central runs; use draws=0 with monthly=", file="sweep", key="draws")
+    if draws and client is not None:
+        raise ScenarioError("bands run locally; use draws=0 with client=", file="sweep", key="draws")
+    return int(draws)
 
 
 def sample(scenario: Scenario | str | Path | None = None, n: int = 1000, seed: int = 0,
            distributions: Mapping[str, Distribution | Mapping] | None = None,
            monthly: bool | Sequence[str] = False, progress: Callable[[int], None] | bool | None = None,
-           client=None):
+           client=None, *, posterior: bool = True):
     """Monte Carlo: draw uncertain parameters and run the draws as one batch.
 
     Parameters
@@ -115,6 +136,11 @@ def sample(scenario: Scenario | str | Path | None = None, n: int = 1000, seed: i
         given it replaces the scenario's ``[uncertainty]`` table.
     monthly, progress, client
         As in :func:`sweep`.
+    posterior : bool
+        Pair every draw with a draw of the calibrated parameters' posterior
+        (``data/posterior.csv``; keys the scenario sets itself or that are
+        sampled here are left out), so the spread includes what the evidence
+        leaves open. ``False``: only the given distributions vary.
 
     Returns
     -------
@@ -139,70 +165,8 @@ def sample(scenario: Scenario | str | Path | None = None, n: int = 1000, seed: i
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ScenarioError(f"the number of draws must be a positive integer (got {n!r})", file="sample")
     summary, month = _sample_frames(base, int(n), seed, distributions, want_summary=not monthly,
-                                    monthly=monthly, progress=progress, client=client)
+                                    monthly=monthly, progress=progress, client=client, posterior=posterior)
     return month if monthly else summary
-
-
-def sample_values(distributions: Mapping[str, Distribution | Mapping], n: int, seed: int = 0) -> dict:
-    """Draw ``n`` values per key, truncated to the schema's bounds.
-
-    Parameters
-    ----------
-    distributions : dict
-        Dotted key -> Distribution (or its dict form).
-    n : int
-    seed : int
-
-    Returns
-    -------
-    dict
-        Dotted key -> float array (n,).
-    """
-    import numpy as np
-    from scipy import stats
-
-    from simulator.core.params import field_bounds
-
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ScenarioError(f"the seed must be a non-negative integer (got {seed!r})", file="sample", key="seed")
-    out = {}
-    for key, dist in distributions.items():
-        dist = _as_distribution(key, dist)
-        ge, gt, le, lt = field_bounds(key)
-        lo = ge if ge is not None else (np.nextafter(gt, np.inf) if gt is not None else -np.inf)
-        hi = le if le is not None else (np.nextafter(lt, -np.inf) if lt is not None else np.inf)
-        where = f"uncertainty.{key}"
-        if dist.dist in ("uniform", "triangular"):
-            if dist.low < lo or dist.high > hi:
-                raise ScenarioError(
-                    f"the range {dist.low:g}..{dist.high:g} leaves the allowed range "
-                    f"{_fmt_range(lo, hi)}", file="uncertainty", key=where)
-            if dist.high == dist.low:
-                frozen = None
-            elif dist.dist == "uniform":
-                frozen = stats.uniform(loc=dist.low, scale=dist.high - dist.low)
-            else:
-                width = dist.high - dist.low
-                frozen = stats.triang(c=(dist.mode - dist.low) / width, loc=dist.low, scale=width)
-        elif dist.dist == "normal":
-            frozen = stats.norm(loc=dist.mean, scale=dist.sd)
-        else:
-            # mean and sd of the parameter itself -> parameters of its logarithm
-            sigma2 = math.log1p((dist.sd / dist.mean) ** 2)
-            frozen = stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(dist.mean) - sigma2 / 2))
-        rng = np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
-        u = rng.random(n)
-        if frozen is None:
-            out[key] = np.full(n, float(dist.low))
-            continue
-        f_lo, f_hi = frozen.cdf(lo), frozen.cdf(hi)
-        if f_hi - f_lo < MIN_MASS_INSIDE_BOUNDS:
-            raise ScenarioError(
-                f"less than {100 * MIN_MASS_INSIDE_BOUNDS:g} % of this {dist.dist} distribution lies in "
-                f"the allowed range {_fmt_range(lo, hi)}", file="uncertainty", key=where)
-        # inverse-CDF sampling of the distribution truncated to [lo, hi]
-        out[key] = np.clip(frozen.ppf(f_lo + u * (f_hi - f_lo)), lo, hi)
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -366,7 +330,7 @@ def _freeze(v):
 
 
 def _sweep_frames(base: Scenario, grid: Mapping[str, Sequence], want_summary: bool,
-                  monthly, progress, client):
+                  monthly, progress, client, draws: int = 0, seed: int = 0):
     """(summary frame or None, monthly frame or None) for a grid."""
     import numpy as np
     import pandas as pd
@@ -391,6 +355,13 @@ def _sweep_frames(base: Scenario, grid: Mapping[str, Sequence], want_summary: bo
         base.get(key)  # unknown keys fail here, naming the key
         structural.append(key)
 
+    from simulator.core.budget import check_batch
+
+    check_batch(base, math.prod(len(grid[k]) for k in keys), source="sweep", monthly=monthly, grid_keys=len(keys))
+    # bands stream: memory grows with the grid, not with grid x draws
+    from simulator.core.budget import check_batch
+
+    check_batch(base, math.prod(len(grid[k]) for k in keys), source="sweep", monthly=monthly, grid_keys=len(keys))
     combos = list(itertools.product(*[list(grid[k]) for k in keys]))
     n_total = len(combos)
     groups: dict[tuple, list[int]] = {}
@@ -415,7 +386,16 @@ def _sweep_frames(base: Scenario, grid: Mapping[str, Sequence], want_summary: bo
     summaries, months = [], []
     try:
         for rows, sc, arrays in batches:
-            summary, month = _run_group(sc, len(rows), arrays, want_summary, monthly, tick, client)
+            summary = month = None
+            if draws and want_summary:
+                from simulator.core.runner import banded_summary
+
+                summary = pd.DataFrame(banded_summary(sc, len(rows), arrays, draws=draws, seed=seed,
+                                                      progress=None if monthly else tick))
+            if monthly or not (draws and want_summary):      # monthly tables are central runs
+                central, month = _run_group(sc, len(rows), arrays, want_summary and summary is None, monthly,
+                                            tick, client)
+                summary = central if summary is None else summary
             if summary is not None:
                 summary.index = rows
                 summaries.append(summary)
@@ -430,7 +410,7 @@ def _sweep_frames(base: Scenario, grid: Mapping[str, Sequence], want_summary: bo
     if summaries:
         metrics = pd.concat(summaries).sort_index()
         summary_df = pd.concat([key_frame, metrics], axis=1).reset_index(drop=True)
-        summary_df.attrs["keys"] = keys
+        summary_df.attrs.update(keys=keys, band_draws=draws, seed=seed)
     if months:
         month_df = pd.concat(months, ignore_index=True)
         month_df = month_df.sort_values("scenario_id", kind="stable").reset_index(drop=True)
@@ -445,13 +425,21 @@ def _restriction_attrs(sc: Scenario) -> dict:
 
 
 def _sample_frames(base: Scenario, n: int, seed: int, distributions, want_summary: bool,
-                   monthly, progress, client):
+                   monthly, progress, client, posterior: bool = True):
     """(summary frame or None, monthly frame or None) for ``n`` draws."""
     import numpy as np
     import pandas as pd
 
     dists = _distributions(base, distributions)
+    from simulator.core.budget import check_batch
+
+    check_batch(base, n, source="sample", monthly=monthly)
     draws = sample_values(dists, n, seed)
+    if posterior:
+        from simulator.core.bands import band_values
+
+        calibrated = band_values(base, n, seed, uncertainty=False)
+        draws = {**{k: v for k, v in calibrated.items() if k not in draws}, **draws}
     numeric = _numeric_keys(base)
     for key in draws:
         if key not in numeric:
@@ -468,7 +456,7 @@ def _sample_frames(base: Scenario, n: int, seed: int, distributions, want_summar
     finally:
         _close(tick)
     keys = list(draws)
-    attrs = {"keys": keys, "seed": seed, "n": n, "restriction": _restriction_attrs(base),
+    attrs = {"keys": keys, "seed": seed, "n": n, "restriction": _restriction_attrs(base), "posterior": posterior,
              "distributions": {k: d.model_dump(exclude_none=True) for k, d in dists.items()}}
     if month is not None:
         month = _with_keys(month, pd.DataFrame(draws), keys)
@@ -586,7 +574,7 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
     import numpy as np
     import pandas as pd
 
-    from simulator.core.results import MATERIAL_VARIABLES, month_labels
+    from simulator.core.results import MATERIAL_VARIABLES, economy_variables, month_labels
 
     s = batch.spec
     B, H = batch.gdp_loss_jpy_bn.shape
@@ -611,16 +599,7 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
             "value": vals.ravel(),
         }))
     if evars:
-        gdp = batch.gdp_jpy_bn[:, None]
-        loss = batch.gdp_loss_jpy_bn
-        cum = np.cumsum(loss, axis=1)
-        table = {
-            "gdp_loss_jpy_bn": loss,
-            "gdp_loss_pct_of_month": 100.0 * loss / (gdp / 12.0),
-            "cumulative_gdp_loss_jpy_bn": cum,
-            "cumulative_gdp_loss_pct": 100.0 * cum / gdp,
-            "output_loss_jpy_bn": batch.output_loss_jpy_bn,
-        }
+        table = economy_variables(batch)
         vals = np.stack([table[v] for v in evars], axis=1)                # (B, V, H)
         V = len(evars)
         parts.append(pd.DataFrame({
@@ -652,21 +631,6 @@ def _distributions(base: Scenario, given) -> dict[str, Distribution]:
         base.get(key)  # unknown keys fail naming the key
         out[key] = _as_distribution(key, dist)
     return out
-
-
-def _as_distribution(key: str, dist) -> Distribution:
-    from pydantic import ValidationError
-
-    if isinstance(dist, Distribution):
-        return dist
-    try:
-        return Distribution.model_validate(dist)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        field = ".".join(str(p) for p in err["loc"])
-        raise ScenarioError(f"{field + ': ' if field else ''}{msg}", file="uncertainty",
-                            key=f"uncertainty.{key}") from None
 
 
 def _progress_callable(progress, total: int):
@@ -715,12 +679,6 @@ def _check_columns(df, cols) -> None:
 
 def _pname(p: float) -> str:
     return f"p{p:g}"
-
-
-def _fmt_range(lo: float, hi: float) -> str:
-    lo_t = "-inf" if lo == -math.inf else f"{lo:g}"
-    hi_t = "inf" if hi == math.inf else f"{hi:g}"
-    return f"[{lo_t}, {hi_t}]"
 
 
 __all__ = ["sweep", "sample", "sample_values", "summarize_samples", "monthly_percentiles",

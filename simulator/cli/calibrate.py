@@ -14,31 +14,50 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load, parse_sets
+from simulator.errors import ResimError
+from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, check_count, echo, load, parse_sets
 
 
 @app.command()
 def calibrate(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file to calibrate."),
-    target: List[str] = typer.Option(
-        ..., "--target", "-t",
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario TOML file to calibrate (not with --posterior)."),
+    target: Optional[List[str]] = typer.Option(
+        None, "--target", "-t",
         help="metric=value[@dotted.key=value...]: a model output and its target, under optional "
              "overrides, e.g. gdp_loss_pct=0.43@restriction.duration_months=12 (repeatable)."),
-    free: List[str] = typer.Option(
-        ..., "--free", "-f",
+    free: Optional[List[str]] = typer.Option(
+        None, "--free", "-f",
         help="dotted.key[:low:high[:start]]: a parameter to fit within bounds (schema bounds if "
-             "omitted), e.g. economy.dependence_scale:0.05:2 (repeatable)."),
+             "omitted), e.g. economy.criticality_scale:0.2:3 (repeatable)."),
     set_: Optional[List[str]] = SET_OPT,
     out: Optional[Path] = typer.Option(
         None, "--out", "-o",
-        help="Write a scenario TOML that inherits from SCENARIO (base = ...) and sets the fitted values."),
+        help="Point fit: write a scenario TOML that inherits from SCENARIO (base = ...) and sets the fitted "
+             "values. --posterior: write posterior.csv and posterior.json into this directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the fit as JSON."),
     force: bool = FORCE_OPT,
+    posterior: bool = typer.Option(
+        False, "--posterior",
+        help="Sample the posterior of the calibrated parameters against all the evidence (data/evidence.toml, "
+             "data/priors.toml) from scratch; use it with RESIM_POSTERIOR=DIR."),
+    prior_draws: int = typer.Option(20_000, "--prior-draws", min=100, max=2_000_000,
+                                    help="--posterior: prior draws simulated."),
+    draws: int = typer.Option(1000, "--draws", min=10, max=100_000, help="--posterior: posterior draws kept."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="--posterior: seed."),
 ):
-    """Fit free parameters so that model outputs hit targets (brentq or least squares)."""
+    """Fit parameters to targets (brentq or least squares), or (--posterior) sample the posterior given all the evidence."""
+    if posterior:
+        _posterior(scenario, target, free, out, as_json, force, prior_draws, draws, seed)
+        return
     from simulator.analysis.calibrate import calibrate as run_calibration
     from simulator.analysis.calibrate import check_out_file, parse_free, parse_target, write_calibrated
 
+    if scenario is None or not target or not free:
+        missing = "SCENARIO" if scenario is None else "--target" if not target else "--free"
+        raise ResimError(f"a point fit needs SCENARIO, --target and --free ({missing} is missing); "
+                         "or use --posterior for the calibration against all the evidence", key=missing)
+    check_count(target, "--target", 50)
+    check_count(free, "--free", 50)
     targets = [parse_target(t) for t in target]
     frees = [parse_free(f) for f in free]
     sets = parse_sets(set_)
@@ -47,14 +66,37 @@ def calibrate(
         check_out_file(out, force)
     cal = run_calibration(sc, targets, frees)
     if as_json:
-        typer.echo(json.dumps(cal.as_dict(), indent=2, allow_nan=False))
+        echo(json.dumps(cal.as_dict(), indent=2, allow_nan=False))
     else:
-        typer.echo(cal.report())
+        echo(cal.report())
     if out is not None:
         command = "resim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["calibrate"] else None
-        write_calibrated(cal, scenario, out, sets=sets, command=command, force=force)
+        written = write_calibrated(cal, scenario, out, sets=sets, command=command, force=force)
         if not as_json:
-            typer.echo(f"\nWrote {out} (base = {scenario})")
+            echo(f"\nWrote {written} (base = {scenario})")
+
+
+def _posterior(scenario, target, free, out, as_json, force, prior_draws, draws, seed) -> None:
+    from simulator.analysis.posterior import calibrate_posterior, report, save_posterior
+    from simulator.io.outputs import check_out_dir
+
+    if scenario is not None or target or free:
+        raise ResimError("--posterior calibrates against data/evidence.toml; drop SCENARIO, --target and --free",
+                         key="--posterior")
+    if out is not None:
+        check_out_dir(out, force)
+    post = calibrate_posterior(n_prior=prior_draws, n_draws=draws, seed=seed)
+    if as_json:
+        echo(json.dumps({**post.info, "fit": json.loads(post.fit.to_json(orient="records")),
+                         "identification": json.loads(post.identification.to_json(orient="records")),
+                         "leave_one_out": json.loads(post.leave_one_out.to_json(orient="records"))},
+                        indent=2, allow_nan=False))
+    else:
+        echo(report(post))
+    if out is not None:
+        written = save_posterior(post, out, force=force)
+        if not as_json:
+            echo(f"\nWrote {', '.join(p.name for p in written)} to {out}; use it with RESIM_POSTERIOR={out}")
 
 
 @app.command()
@@ -69,8 +111,10 @@ def sensitivity(
     metric: str = typer.Option("gdp_loss_pct", "--metric", help="Summary metric to swing (default: GDP loss, % of annual GDP)."),
     top: Optional[int] = typer.Option(None, "--top", help="Show only the largest N swings in the chart."),
     force: bool = FORCE_OPT,
+    draws: int = typer.Option(2000, "--draws", min=0, max=200_000,
+                              help="Posterior draws for the band drivers (first-order indices); 0 skips them."),
 ):
-    """One-at-a-time swings of each uncertain assumption across its documented range; elasticities."""
+    """What moves the result: one-at-a-time swings (tornado) and what drives the band (first-order indices, value of information)."""
     from simulator.io.outputs import check_out_dir
     from simulator.analysis.sensitivity import format_table, parse_range, sensitivity as run_sensitivity
 
@@ -79,7 +123,14 @@ def sensitivity(
     if out is not None:
         check_out_dir(out, force)
     sens = run_sensitivity(sc, metric=metric, extra=extra)
-    typer.echo(format_table(sens))
+    echo(format_table(sens))
+    drivers = None
+    if draws:
+        from simulator.analysis.drivers import band_drivers, format_drivers
+
+        drivers = band_drivers(sc, metric=metric, draws=draws)
+        echo("")
+        echo(format_drivers(drivers))
     if out is not None:
         from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
         from simulator.plots import plot_tornado
@@ -92,5 +143,7 @@ def sensitivity(
             "tornado.png": figure_writer(lambda: plot_tornado(sens, top=top)),
             "summary.json": json_writer(summary),
         }
+        if drivers is not None:
+            writers["drivers.csv"] = csv_writer(drivers)
         write_atomic(out, writers, force=force)
-        typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+        echo(f"\nWrote {', '.join(writers)} to {out}")

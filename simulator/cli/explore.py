@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import SCENARIO_ARG, SET_OPT, app, load
+from simulator.cli.common import SCENARIO_ARG, SET_OPT, app, echo, load
 from simulator.errors import ResimError, ScenarioError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -66,12 +66,12 @@ def explore(
     sc = load(scenario, set_)
     check_port(host, port)
     if host not in LOCAL_HOSTS:
-        typer.echo(f"resim explore: WARNING: serving on {host}:{port}, reachable from the network, "
+        echo(f"resim explore: WARNING: serving on {host}:{port}, reachable from the network, "
                    "without authentication.", err=True)
     explorer = make_app(sc)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
-    typer.echo(f"resim explore: {sc.name or 'scenario'} at {url} (Ctrl+C to stop)")
+    echo(f"resim explore: {sc.name or 'scenario'} at {url} (Ctrl+C to stop)")
     if not no_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
     explorer.serve(host=host, port=port)

@@ -14,25 +14,43 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from simulator.core.bands import DEFAULT_DRAWS
+
+from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, check_option_text, echo, load, quoted
 from simulator.errors import ScenarioError
 
 DEFAULT_DURATIONS = "3,6,12"
+#: Most restriction lengths one ``resim optimize`` sizes a stockpile for (each is a search).
+MAX_CASES = 50
 
 
 def parse_number_list(text: str, option: str, low: float, high: float, unit: str) -> list[float]:
-    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]``, each finite and in [low, high]."""
+    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]``, each finite and in [low, high]; at most MAX_CASES values."""
+    check_option_text(text, option)
+    parts = text.split(",")
+    if len(parts) > MAX_CASES:
+        raise ScenarioError(f"{len(parts):,} values; at most {MAX_CASES}", file=option)
     out = []
-    for part in text.split(","):
+    for part in parts:
         try:
             value = float(part)
         except ValueError:
-            raise ScenarioError(f"{part.strip()!r} is not a number; give e.g. {DEFAULT_DURATIONS}",
+            raise ScenarioError(f"{quoted(part.strip())} is not a number; give e.g. {DEFAULT_DURATIONS}",
                                 file=option) from None
         if not (math.isfinite(value) and low <= value <= high):
             raise ScenarioError(f"{value:g} {unit}: allowed {low:g} to {high:g}", file=option)
         out.append(value)
     return out
+
+
+def _days(r) -> str:
+    """The answer in days, rounded to what its band supports (one decimal without a band)."""
+    from simulator.core.bands import decimals_for, round_to
+
+    if "stockpile_days_p05" in r._fields and math.isfinite(r.stockpile_days_p05) and math.isfinite(r.stockpile_days_p95):
+        d = max(0, decimals_for(r.stockpile_days_p05, r.stockpile_days_p95))
+        return f"{round_to(r.stockpile_days, d):,.{d}f}"
+    return f"{r.stockpile_days:.1f}"
 
 
 def format_answers(answers, scenario) -> str:
@@ -63,8 +81,13 @@ def format_answers(answers, scenario) -> str:
             continue
         be = "" if not math.isfinite(r.breakeven_probability_per_year) else f"{100 * r.breakeven_probability_per_year:.3f}"
         cost = "n/a" if not math.isfinite(r.holding_cost_jpy_bn_per_year) else f"{r.holding_cost_jpy_bn_per_year:,.1f}"
-        lines.append(f"{case:<34} {r.stockpile_days:>10.1f} {r.stockpile_t:>9,.0f} {r.gdp_loss_pct_no_stockpile:>10.3f} "
+        lines.append(f"{case:<34} {_days(r):>10} {r.stockpile_t:>9,.0f} {r.gdp_loss_pct_no_stockpile:>10.3f} "
                      f"{r.gdp_loss_pct:>10.3f} {r.gdp_loss_pct_floor:>7.3f} {cost:>9} {be:>11}")
+        if "stockpile_days_p05" in answers.columns and math.isfinite(r.stockpile_days_p05):
+            hi = "more than --max-days" if not math.isfinite(r.stockpile_days_p95) else f"{r.stockpile_days_p95:,.0f}"
+            lines.append(f"{'':<34}   90 % band of the days needed: {r.stockpile_days_p05:,.0f}–{hi}"
+                         + (f" ({100 * r.share_of_draws_unreachable:.0f} % of draws unreachable)"
+                            if r.share_of_draws_unreachable > 0 else ""))
     if (answers["status"] == "cap not reachable").any():
         lines += ["", "unreachable: no stockpile up to --max-days meets the cap; 'floor' is the loss with the largest "
                       "one. The release rule binds (raise stockpile.national.max_release_share_per_month, shorten "
@@ -84,6 +107,10 @@ def optimize(
     set_: Optional[List[str]] = SET_OPT,
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table, the curve and the charts into this directory."),
     force: bool = FORCE_OPT,
+    draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=1, max=10_000,
+                              help="Draws of the calibrated parameters for the band of each answer."),
+    no_band: bool = typer.Option(False, "--no-band", help="Central answers only (no bands; faster)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the band's draws."),
 ):
     """Smallest national stockpile keeping the GDP loss under a cap, per restriction length."""
     from simulator.io.outputs import check_out_dir
@@ -96,6 +123,7 @@ def optimize(
     lengths = parse_number_list(durations, "--durations", 0.0, 600.0, "months")
     mats = None
     if materials:
+        check_option_text(materials, "--materials")
         mats = [m.strip() for m in materials.split(",") if m.strip()]
         unknown = [m for m in mats if m not in sc.materials]
         if unknown or not mats:
@@ -110,8 +138,9 @@ def optimize(
     from simulator.analysis.policy import optimize_stockpile
 
     answers, curve = optimize_stockpile(sc, max_gdp_loss_pct=max_loss_pct, over=over, materials=mats,
-                                        max_days=max_days, return_curve=True)
-    typer.echo(format_answers(answers, sc))
+                                        max_days=max_days, return_curve=True, draws=0 if no_band else draws,
+                                        seed=seed)
+    echo(format_answers(answers, sc))
     if out is not None:
         from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
         from simulator.plots import plot_cost_benefit, plot_stockpile_curve
@@ -125,4 +154,4 @@ def optimize(
             "summary.json": json_writer({"required_stockpile": records, "provenance": provenance(sc)}),
         }
         write_atomic(out, writers, force=force)
-        typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+        echo(f"\nWrote {', '.join(writers)} to {out}")

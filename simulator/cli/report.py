@@ -15,18 +15,26 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import SET_OPT, app, parse_sets
+from simulator.cli.common import SET_OPT, app, check_option_text, echo, parse_sets, quoted
 from simulator.errors import ScenarioError
+
+#: Most cases (durations or files) one report compares (each runs a Monte Carlo band).
+MAX_CASES = 24
 
 
 def parse_durations(text: str) -> list[float]:
-    """``"3,6,12,24"`` -> ``[3.0, 6.0, 12.0, 24.0]``; each finite, 0-600 months, no repeats."""
+    """``"3,6,12,24"`` -> ``[3.0, 6.0, 12.0, 24.0]``; each finite, 0-600 months, no repeats, at most 24."""
+    check_option_text(text, "--durations")
+    parts = text.split(",")
+    if len(parts) > MAX_CASES:
+        raise ScenarioError(f"{len(parts):,} durations; a report compares at most {MAX_CASES}",
+                            file="--durations")
     out: list[float] = []
-    for part in text.split(","):
+    for part in parts:
         try:
             value = float(part)
         except ValueError:
-            raise ScenarioError(f"{part.strip()!r} is not a number of months; give e.g. 3,6,12,24",
+            raise ScenarioError(f"{quoted(part.strip())} is not a number of months; give e.g. 3,6,12,24",
                                 file="--durations") from None
         if not (math.isfinite(value) and 0 <= value <= 600):
             raise ScenarioError(f"{value:g} months: allowed 0 to 600", file="--durations")
@@ -50,6 +58,9 @@ def report(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Write a self-contained HTML briefing: headline with bands, timeline, sectors, levers, comparisons."""
+    if len(scenarios or []) > MAX_CASES:
+        raise ScenarioError(f"{len(scenarios)} scenario files; a report compares at most {MAX_CASES}",
+                            file="resim report")
     from simulator.io.scenario import load_scenario
     from simulator.report import build_report, check_out_file, write_report
 
@@ -73,5 +84,5 @@ def report(
     check_out_file(out, force)
     html = build_report(loaded, lengths, n=draws, seed=seed, overrides=overrides)
     write_report(out, html, force=force)
-    typer.echo(f"Wrote {out} ({len(html.encode('utf-8')) / 1024:,.0f} KB, {time.perf_counter() - t0:.1f} s); "
+    echo(f"Wrote {out} ({len(html.encode('utf-8')) / 1024:,.0f} KB, {time.perf_counter() - t0:.1f} s); "
                "open it in a browser, or print it to PDF.")

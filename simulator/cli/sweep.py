@@ -13,7 +13,19 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, load
+from simulator.cli.common import (
+    FORCE_OPT,
+    MAX_OPTION_ITEMS,
+    SCENARIO_ARG,
+    SET_OPT,
+    app,
+    check_count,
+    check_option_text,
+    echo,
+    load,
+    quoted,
+)
+from simulator.core.bands import DEFAULT_DRAWS
 from simulator.errors import ScenarioError
 
 #: Summary columns printed by both commands (all are in the CSV files).
@@ -21,6 +33,8 @@ HEADLINE = ("gdp_loss_pct", "gdp_loss_jpy_bn", "peak_monthly_gdp_loss_jpy_bn", "
 DEFAULT_DURATIONS = "3,6,12,24"
 MAX_PRINTED_ROWS = 40
 MAX_PATH_LINES = 12
+#: Most scenarios ``resim compare`` runs (each is a separate run with its own monthly table and chart line).
+MAX_COMPARE = 100
 
 
 def split_values(text: str) -> list[str]:
@@ -45,36 +59,56 @@ def split_values(text: str) -> list[str]:
 
 
 def parse_grid(items: List[str]) -> dict:
-    """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``."""
-    from simulator.io.scenario import parse_override_value
+    """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``.
 
+    Raises
+    ------
+    ScenarioError
+        Naming ``--grid``: no ``=``, a control character, a malformed or repeated key, an
+        empty value, more than MAX_OPTION_ITEMS values for a key, or values nested too deeply.
+    """
+    from simulator.io.scenario import check_override_key, parse_override_value
+
+    check_count(items, "--grid")
     grid: dict = {}
     for item in items:
+        check_option_text(item, "--grid")
         if "=" not in item:
-            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {item!r})", file="--grid")
+            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {quoted(item)})", file="--grid")
         key, text = (part.strip() for part in item.split("=", 1))
         if not key:
-            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {item!r})", file="--grid")
+            raise ScenarioError(f"needs dotted.key=v1,v2,... (got {quoted(item)})", file="--grid")
+        check_override_key(key, "--grid")
         if key in grid:
             raise ScenarioError("is given twice; list all its values in one --grid", file="--grid", key=key)
         values = split_values(text)
+        if len(values) > MAX_OPTION_ITEMS:
+            raise ScenarioError(f"{len(values):,} values; at most {MAX_OPTION_ITEMS:,} per key",
+                                file="--grid", key=key)
         if any(v == "" for v in values):
-            raise ScenarioError(f"has an empty value in {text!r}; give v1,v2,...", file="--grid", key=key)
-        grid[key] = [parse_override_value(v) for v in values]
+            raise ScenarioError(f"has an empty value in {quoted(text)}; give v1,v2,...", file="--grid",
+                                key=key)
+        grid[key] = [parse_override_value(v, "--grid", key=key) for v in values]
     return grid
 
 
-def parse_durations(text: str) -> list[float]:
-    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]`` (months, each >= 0)."""
+def parse_durations(text: str, limit: int = MAX_COMPARE) -> list[float]:
+    """``"3,6,12"`` -> ``[3.0, 6.0, 12.0]`` (months, each >= 0; at most ``limit`` of them)."""
+    check_option_text(text, "--durations")
+    parts = text.split(",")
+    if len(parts) > limit:
+        raise ScenarioError(f"{len(parts):,} durations; resim compare runs at most {limit} (each is a "
+                            "separate run and a line in the chart); for more, use resim sweep --grid "
+                            "restriction.duration_months=...", file="--durations")
     out = []
-    for part in text.split(","):
+    for part in parts:
         try:
             value = float(part)
         except ValueError:
-            raise ScenarioError(f"{part.strip()!r} is not a number of months; give e.g. 3,6,12,24",
+            raise ScenarioError(f"{quoted(part.strip())} is not a number of months; give e.g. 3,6,12,24",
                                 file="--durations") from None
         if not value >= 0 or value == float("inf"):
-            raise ScenarioError(f"{part.strip()!r} months: durations must be finite and >= 0",
+            raise ScenarioError(f"{quoted(part.strip())} months: durations must be finite and >= 0",
                                 file="--durations")
         out.append(value)
     return out
@@ -90,9 +124,20 @@ def _column_format(name: str):
 
 
 def _format_table(df, cols, max_rows: int = MAX_PRINTED_ROWS) -> str:
-    shown = df[[c for c in cols if c in df.columns]].head(max_rows)
+    """The printed table: banded columns as "central (5 %–95 %)", rounded to what the band supports."""
+    from simulator.core.bands import band_column
+
+    shown = df[[c for c in cols if c in df.columns]].head(max_rows).copy()
+    banded = False
+    for c in list(shown.columns):
+        if f"{c}_p05" in df.columns and f"{c}_p95" in df.columns:
+            part = df.head(max_rows)
+            shown[c] = band_column(part[c], part[f"{c}_p05"], part[f"{c}_p95"], thousands=c.endswith("_jpy_bn"))
+            banded = True
     formatters = {c: _column_format(c) for c in shown.columns if shown[c].dtype.kind == "f"}
     text = shown.to_string(index=False, formatters=formatters)
+    if banded:
+        text += "\n(central value, 90 % band in brackets)"
     if len(df) > max_rows:
         text += f"\n... {len(df) - max_rows} more rows"
     return text
@@ -105,7 +150,7 @@ def sweep(
         None, "--grid", "-g", help="dotted.key=v1,v2,... (repeatable; every combination runs). Lists: key=[1,2],[3,4]."),
     samples: Optional[int] = typer.Option(
         None, "--samples", "-n", help="Monte Carlo: this many draws from the scenario's [uncertainty] table."),
-    seed: int = typer.Option(0, "--seed", help="Seed for --samples (same seed, same results)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws (--samples, and the bands of --grid; same seed, same results)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write sweep.csv and plots into this directory."),
     monthly: bool = typer.Option(False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
     set_: Optional[List[str]] = SET_OPT,
@@ -113,56 +158,119 @@ def sweep(
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Run the batch on a Dask cluster, e.g. tcp://host:8786 (pip install 'resim[dask]' "
         "on every machine). Summary table and charts; over-time charts and --monthly need a local run."),
+    chunk: Optional[int] = typer.Option(
+        None, "--chunk",
+        help="Scenarios per engine call (default: automatic, at most 2,000); smaller uses less memory."),
+    draws: int = typer.Option(
+        DEFAULT_DRAWS, "--draws", min=1, max=100_000,
+        help="--grid: draws of the calibrated parameters per combination for the 90 % bands (the same draws "
+             "for every combination)."),
+    no_band: bool = typer.Option(False, "--no-band", help="--grid: central runs only (no bands; faster)."),
 ):
-    """Run a grid of parameter values or a Monte Carlo sample as one batch."""
-    from simulator.io.outputs import check_out_dir
+    """Run a grid of parameter values (each with its 90 % band) or a Monte Carlo sample as one batch."""
     from simulator.analysis.sweep import as_scenario
+    from simulator.io.outputs import check_out_dir
 
     if bool(grid) == (samples is not None):
         raise ScenarioError("give either --grid dotted.key=v1,v2,... or --samples N", file="resim sweep")
-    sc = as_scenario(load(scenario, set_))
     if samples is not None and samples < 1:
         raise ScenarioError(f"must be at least 1 (got {samples})", file="--samples")
+    if chunk is not None and not 1 <= chunk <= 1_000_000:
+        raise ScenarioError(f"must be between 1 and 1,000,000 scenarios (got {chunk})", file="--chunk")
     parsed = parse_grid(grid) if grid else None
+    sc = as_scenario(load(scenario, set_))
+    if scheduler is not None and monthly:
+        raise ScenarioError("monthly tables are built locally; drop --monthly or --scheduler",
+                            file="--scheduler")
+    _check_size(sc, parsed, samples, monthly, out is not None, scheduler is not None, chunk)
     if out is not None:
         check_out_dir(out, force)
     client = None
-    if scheduler is not None:
-        if monthly:
-            raise ScenarioError("monthly tables are built locally; drop --monthly or --scheduler", file="--scheduler")
-        from simulator.core.executor import connect
+    try:
+        if scheduler is not None:
+            from simulator.core.executor import connect
 
-        client = connect(scheduler)
-    if parsed is not None:
-        try:
-            summary, month, writers = _grid_run(sc, parsed, monthly, out is not None, client)
-        except ScenarioError as exc:
-            if exc.file not in (None, "sweep"):
-                raise
-            raise ScenarioError(exc.message, file="--grid", key=exc.key) from None
-        typer.echo(f"Sweep of {sc.name or 'scenario'}: {len(summary)} combinations of "
-                   f"{', '.join(parsed)}")
-        typer.echo(_format_table(summary, list(parsed) + list(HEADLINE)))
-    else:
-        summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
-        from simulator.analysis.sweep import rank_correlations, summarize_samples
+            client = connect(scheduler)
+        with _chunk_size(chunk):
+            if parsed is not None:
+                try:
+                    summary, month, writers = _grid_run(sc, parsed, monthly, out is not None, client,
+                                                        draws=0 if (no_band or client is not None) else draws,
+                                                        seed=seed)
+                except ScenarioError as exc:
+                    if exc.file not in (None, "sweep"):
+                        raise
+                    raise ScenarioError(exc.message, file="--grid", key=exc.key) from None
+                echo(f"Sweep of {sc.name or 'scenario'}: {len(summary)} combinations of "
+                     f"{', '.join(parsed)}")
+                echo(_format_table(summary, list(parsed) + list(HEADLINE)))
+            else:
+                try:
+                    summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
+                except ScenarioError as exc:
+                    if exc.file != "sample":
+                        raise
+                    raise ScenarioError(exc.message, file="--samples", key=exc.key) from None
+                from simulator.analysis.sweep import rank_correlations, summarize_samples
 
-        typer.echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
-                   f"{len(summary.attrs['keys'])} uncertain inputs")
-        typer.echo(summarize_samples(summary, list(HEADLINE)).to_string(float_format=lambda v: f"{v:,.3f}"))
-        if samples > 2:
-            corr = rank_correlations(summary).head(5)
-            typer.echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
-            typer.echo(corr.to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
-    if client is not None:
-        client.close()                               # the results are here; the cluster stays up
+                echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
+                     f"{len(summary.attrs['keys'])} uncertain inputs")
+                echo(summarize_samples(summary, list(HEADLINE)).to_string(float_format=lambda v: f"{v:,.3f}"))
+                if samples > 2:
+                    corr = rank_correlations(summary).head(5)
+                    echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
+                    echo(corr.to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+    finally:
+        if client is not None:
+            try:
+                client.close(timeout=10)             # the results are here; the cluster stays up
+            except Exception:  # noqa: BLE001 - closing a client to a vanished cluster must not hide the outcome
+                pass
     if out is not None:
         from simulator.io.outputs import write_atomic
 
         write_atomic(out, writers, force=force)
-        typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+        echo(f"\nWrote {', '.join(writers)} to {out}")
     else:
-        typer.echo("\n(use --out DIR to write sweep.csv and plots)")
+        echo("\n(use --out DIR to write sweep.csv and plots)")
+
+
+def _check_size(sc, grid: dict | None, samples: int | None, monthly: bool, want_files: bool, remote: bool,
+                chunk: int | None) -> None:
+    """Refuse a batch that cannot fit in memory before anything is allocated (simulator.core.budget)."""
+    import math
+
+    from simulator.core.budget import check_batch
+
+    if grid is not None:
+        n = math.prod(len(v) for v in grid.values())
+        paths = want_files and n <= MAX_PATH_LINES and not remote
+        check_batch(sc, n, source="--grid", monthly=bool(monthly or paths), grid_keys=len(grid), chunk=chunk)
+    else:
+        fan = False if remote else ["cumulative_gdp_loss_pct"]
+        check_batch(sc, samples, source="--samples", monthly=True if monthly else fan, chunk=chunk)
+
+
+class _chunk_size:
+    """``--chunk``: scenarios per engine call (``executor.DEFAULT_CHUNK``) inside this block."""
+
+    def __init__(self, chunk: int | None):
+        self.chunk = chunk
+        self.old = None
+
+    def __enter__(self):
+        if self.chunk is not None:
+            from simulator.core import executor
+
+            self.old, executor.DEFAULT_CHUNK = executor.DEFAULT_CHUNK, self.chunk
+        return self
+
+    def __exit__(self, *exc):
+        if self.chunk is not None:
+            from simulator.core import executor
+
+            executor.DEFAULT_CHUNK = self.old
+        return False
 
 
 def _provenance(sc, **extra):
@@ -171,17 +279,17 @@ def _provenance(sc, **extra):
     return {**extra, "scenario": provenance(sc)}
 
 
-def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None):
+def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None, draws: int = 0, seed: int = 0):
     import math
 
-    from simulator.io.outputs import csv_writer, figure_writer, json_writer
     from simulator.analysis.sweep import _sweep_frames
+    from simulator.io.outputs import csv_writer, figure_writer, json_writer
 
     total = math.prod(len(v) for v in grid.values())
     # small grids also get a chart over time (paths.png); one engine pass gives both tables
     want_paths = want_files and total <= MAX_PATH_LINES and client is None
     summary, month = _sweep_frames(sc, grid, want_summary=True, monthly=bool(monthly or want_paths),
-                                   progress=True, client=client)
+                                   progress=True, client=client, draws=draws, seed=seed)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
@@ -213,8 +321,8 @@ def _x_key(summary, keys):
 
 
 def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=None):
-    from simulator.io.outputs import csv_writer, figure_writer, json_writer
     from simulator.analysis.sweep import _sample_frames
+    from simulator.io.outputs import csv_writer, figure_writer, json_writer
 
     # one engine pass gives both the summary and the paths for the fan chart
     # (on a Dask cluster only the summary comes back: no fan chart)
@@ -225,8 +333,8 @@ def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=N
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
     if want_files:
-        from simulator.plots import plot_distribution, plot_fan, plot_rank_correlations
         from simulator.analysis.sweep import rank_correlations
+        from simulator.plots import plot_distribution, plot_fan, plot_rank_correlations
 
         writers["distribution.png"] = figure_writer(lambda: plot_distribution(summary))
         if month is not None:
@@ -259,6 +367,9 @@ def compare(
     from simulator.io.outputs import check_out_dir
 
     files = list(scenarios or [])
+    if len(files) > MAX_COMPARE:
+        raise ScenarioError(f"{len(files)} scenario files; resim compare runs at most {MAX_COMPARE}",
+                            file="resim compare")
     if durations is None and len(files) <= 1:
         durations = DEFAULT_DURATIONS
     if durations is not None and len(files) > 1:
@@ -271,7 +382,7 @@ def compare(
         check_out_dir(out, force)
     results = _run_items(items)
     table = _compare_table(results)
-    typer.echo(_format_table(table, list(table.columns), max_rows=len(table)))
+    echo(_format_table(table, [c for c in table.columns if not c.endswith(("_p05", "_p95"))], max_rows=len(table)))
     from simulator.io.outputs import csv_writer, figure_writer, json_writer
     from simulator.plots import plot_compare, plot_sectors
 
@@ -280,11 +391,10 @@ def compare(
     by = "restriction.duration_months" if durations is not None else "label"
     make_fig = lambda: plot_compare(month, title=title, by=by)  # noqa: E731
     if out is None:
-        path = Path("resim-compare.png")
-        tmp = path.with_name(".resim-compare.png.partial.png")
-        figure_writer(make_fig)(tmp)
-        tmp.replace(path)
-        typer.echo(f"\nWrote {path}")
+        from simulator.io.outputs import write_file
+
+        path = write_file(Path("resim-compare.png"), figure_writer(make_fig), overwrite=force, next_free=True)
+        echo(f"\nWrote {path}")
         return
     from simulator.io.outputs import provenance, write_atomic
 
@@ -298,7 +408,7 @@ def compare(
                                         "scenarios": [{"label": lab, **provenance(r.scenario)} for lab, r in results]}),
     }
     write_atomic(out, writers, force=force)
-    typer.echo(f"\nWrote {', '.join(writers)} to {out}")
+    echo(f"\nWrote {', '.join(writers)} to {out}")
 
 
 def _compare_items(files: list, durations: str | None, sets) -> list:
@@ -337,11 +447,14 @@ def _compare_table(results):
     for label, r in results:
         s = r.summary
         top = s["top_sectors"][0]["name"] if s["top_sectors"] else ""
+        band = {f"{k}{q}": s[f"{k}{q}"] for k in ("gdp_loss_pct", "gdp_loss_jpy_bn")
+                for q in ("_p05", "_p95") if f"{k}{q}" in s}
         rows.append({
             "scenario": label,
             "restriction_months": r.scenario.restriction.duration_months,
             "gdp_loss_pct": s["gdp_loss_pct"],
             "gdp_loss_jpy_bn": s["gdp_loss_jpy_bn"],
+            **band,
             "peak_monthly_gdp_loss_jpy_bn": s["peak_monthly_gdp_loss_jpy_bn"],
             "peak_date": s["peak_date"] or "-",
             "months_with_loss": s["months_with_loss"],
@@ -368,7 +481,9 @@ def _compare_monthly(results):
 
 
 def _compare_title(items, durations) -> str:
+    from simulator.io.text import literal
+
     if durations is not None:
-        name = items[0][1].name or "the scenario"
+        name = literal(items[0][1].name or "the scenario", 80)        # drawn as it is, no mathtext
         return f"Restriction lengths compared (otherwise as {name})"
     return "Scenarios compared: GDP loss and rare-earth stocks over time"

@@ -1,9 +1,22 @@
 """The batched engine: parameter arrays -> material paths -> output and GDP loss.
 
 :func:`simulate` runs a whole batch (leading scenario axis) through the
-material layer (:mod:`simulator.model.supply`, weekly-ish steps) and the economy
-layer (:mod:`simulator.model.economy`, monthly), and returns arrays. Tables and
-the CLI are built on top (:mod:`simulator.core.results`).
+material layer (:mod:`simulator.model.supply`, weekly-ish steps) and the
+economy layer (:mod:`simulator.model.economy`, monthly), and returns arrays.
+It reads a :class:`~simulator.core.spec.BatchSpec` and parameter arrays
+only: never the scenario schema, never a file. Tables and the CLI are built
+on top (:mod:`simulator.core.results`).
+
+Month by month, for every scenario:
+
+1. the material layer gives each firm group's (application's) shortage share;
+2. each application's output loss ``L_a`` (:func:`~simulator.model.economy.line_losses`);
+3. the direct loss of the use table's sectors (:func:`~simulator.model.economy.direct_loss`),
+   softened by imported components and overseas plants;
+4. restart lag (:func:`~simulator.model.economy.restart_lag`), then the
+   table's sectors and the input-output propagation (gross loss);
+5. deferred orders made up later (:func:`~simulator.model.economy.catch_up`):
+   the net loss is the gross loss less the value added of the catch-up.
 """
 
 from __future__ import annotations
@@ -14,58 +27,72 @@ import numpy as np
 
 from simulator.core.params import ParamTable
 from simulator.core.spec import BatchSpec
-from simulator.model import allocation, economy, material, supply
+from simulator.model import economy, material, supply
+from simulator.model.profiles import ramp_progress, restricted_fraction, severity_path
 
 DAYS_PER_MONTH = 365.25 / 12.0
+#: Shortage shares below this are round-off from sharing arrivals, not a shortage.
+ROUND_OFF = 1e-12
+
+
+def _mat(p: ParamTable, field: str) -> np.ndarray:
+    """A per-material key as (B, M)."""
+    return np.stack([p[f"materials.{m}.{field}"] for m in p.spec.materials], axis=1)
+
+
+def reallocation(p: ParamTable) -> np.ndarray:
+    """Share of scarce material that goes to the highest bidders first, (B,)."""
+    rule = p.spec.allocation
+    if rule == "proportional":
+        return np.zeros(p.size)
+    if rule == "value_added":
+        return np.ones(p.size)
+    return p["economy.reallocation"]
 
 
 def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
     """Translate a parameter table into the material layer's arrays."""
     s = p.spec
-    mats = s.materials
     H, spm = s.horizon_months, s.steps_per_month
     B = p.size
-
-    def mat(field):
-        return np.stack([p[f"materials.{m}.{field}"] for m in mats], axis=1)
-
     start = p["restriction.start_month"]
     duration = p["restriction.duration_months"]
-    restricted = supply.restricted_fraction(start, duration, H, spm)
-    severity = supply.severity_path(np.atleast_2d(p["restriction.severity"].reshape(B, -1)), start, restricted, H, spm)
+    restricted = restricted_fraction(start, duration, H, spm)
+    profile = np.atleast_2d(p["restriction.severity"].reshape(B, -1))
     lead_n = p["restriction.lead_time_normal_months"]
     lead_r = p["restriction.lead_time_restricted_months"]
-    lead_china = lead_n[:, None] + (lead_r - lead_n)[:, None] * restricted
-    sub_prog = supply.ramp_progress(start, duration, p["substitution.delay_months"], p["substitution.ramp_months"], H, spm)
-    alt_prog = supply.ramp_progress(start, duration, p["alternative_supply.delay_months"], p["alternative_supply.ramp_months"], H, spm)
-    demand = mat("demand_t_per_month")
-    cover = p["inventory.cover_months"] * p["inventory.cover_scale"][:, None]          # (B, K)
-    cover = cover[:, None, :] * mat("corporate_cover_scale")[:, :, None]                 # (B, M, K)
-    share = p["inventory.demand_share"]
-    if s.pooled:
-        # One pool: firms lend to each other, so the groups' stocks add up.
-        cover = (cover * share[:, None, :]).sum(axis=2, keepdims=True)
-        share = np.ones((B, 1))
-    days = mat("stockpile_cover_days")
+    sub_prog = ramp_progress(start, duration, p["substitution.delay_months"], p["substitution.ramp_months"], H, spm)
+    alt_prog = ramp_progress(start, duration, p["alternative_supply.delay_months"],
+                             p["alternative_supply.ramp_months"], H, spm)
+    leak_prog = ramp_progress(start, duration, np.zeros(B), p["softening.leakage_months"], H, spm)
+    demand = _mat(p, "demand_t_per_month")
+    g = s.groups
+    cover = g.cover_months[None] * (p["inventory.cover_scale"][:, None] * _mat(p, "corporate_cover_scale"))[:, :, None]
+    days = _mat(p, "stockpile_cover_days")
     days = np.where(np.isnan(days), p["stockpile.national.cover_days"][:, None], days)
-    policy = _policy_inputs(p, mat, demand)
     return supply.SupplyInputs(
         steps_per_month=spm,
         horizon_months=H,
         demand_t_per_month=demand,
-        china_share=mat("china_share"),
-        china_max_ratio=mat("china_max_ratio"),
-        scope_share=mat("restriction_scope_share"),
-        severity=severity,
+        china_share=_mat(p, "china_share"),
+        china_max_ratio=_mat(p, "china_max_ratio"),
+        scope_share=_mat(p, "restriction_scope_share"),
+        severity=severity_path(profile, start, np.ones_like(restricted), H, spm),
         restricted=restricted,
-        lead_china_months=lead_china,
+        leakage=p["softening.leakage_share"][:, None] * leak_prog,
+        lead_china_months=lead_n[:, None] + (lead_r - lead_n)[:, None] * restricted,
         lead_other_months=lead_n,
         transit_months=p["restriction.transit_months"],
-        initial_severity=np.atleast_2d(p["restriction.severity"].reshape(B, -1))[:, 0],
-        substitution_share=mat("substitution_max_share")[:, :, None] * sub_prog[:, None, :],
-        alternative_share=mat("alternative_capacity_share")[:, :, None] * alt_prog[:, None, :],
+        initial_severity=profile[:, 0],
+        held_share=p["restriction.held_share"],
+        substitution_share=_mat(p, "substitution_max_share")[:, :, None] * sub_prog[:, None, :],
+        alternative_share=_mat(p, "alternative_capacity_share")[:, :, None] * alt_prog[:, None, :],
         cover_months=cover,
-        group_share=share,
+        group_share=np.broadcast_to(g.share, cover.shape).copy(),
+        group_first=np.broadcast_to(g.first, cover.shape).copy(),
+        group_reserved=np.broadcast_to(g.reserved, cover.shape).copy(),
+        reallocation=reallocation(p),
+        pooled=s.pooled,
         restock_months=p["inventory.restock_months"],
         national_t=days / DAYS_PER_MONTH * demand,
         strategy=s.strategy,
@@ -77,74 +104,83 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
                                np.maximum(p["stockpile.national.refill_months"], 1.0 / spm), 0.0),
         restriction_start_month=start,
         restriction_end_month=start + duration,
-        **policy,
+        **_allied_inputs(p, demand),
     )
 
 
-def _policy_inputs(p: ParamTable, mat, demand: np.ndarray) -> dict:
-    """Material-layer inputs of the policy levers (earmarked release, allies); empty when off."""
-    s = p.spec
-    out = {}
-    if s.strategy == "reserve_for_priority":
-        share = allocation.priority_share(s.economy.use_share, np.array(s.priority, dtype=int))
-        out["priority_share"] = np.broadcast_to(share, demand.shape).copy()
-    days = mat("allied_stock_days")
+def _allied_inputs(p: ParamTable, demand: np.ndarray) -> dict:
+    """Material-layer inputs of allied sharing; empty when off."""
+    days = _mat(p, "allied_stock_days")
     days = np.where(np.isnan(days), p["allies.stock_days"][:, None], days)
-    if (days > 0).any():
-        out["allied_t"] = days / DAYS_PER_MONTH * demand
-        out["allied_delay_months"] = p["allies.delay_months"]
-        out["allied_max_share_per_month"] = p["allies.max_share_per_month"]
-    return out
+    if not (days > 0).any():
+        return {}
+    return {"allied_t": days / DAYS_PER_MONTH * demand, "allied_delay_months": p["allies.delay_months"],
+            "allied_max_share_per_month": p["allies.max_share_per_month"]}
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """Arrays for a batch of B scenarios, H months, M materials, n sectors.
+    """Arrays for a batch of B scenarios, H months, M materials, A applications, n sectors.
 
     Units are in the names: ``_t`` tonnes, ``_jpy_bn`` billion yen,
-    ``_pct`` percent of one year's GDP.
+    ``_pct`` percent of one year's GDP. *Net* losses (the headline) are
+    gross losses less the value added of deferred orders made up later.
     """
 
     params: ParamTable
     spec: BatchSpec
     supply: supply.SupplyPaths
-    gdp_loss_jpy_bn: np.ndarray            # (B, H) per month
-    output_loss_jpy_bn: np.ndarray         # (B, H) gross output, per month
-    sector_output_loss_jpy_bn: np.ndarray  # (B, n) cumulative over the horizon
-    sector_gdp_loss_jpy_bn: np.ndarray     # (B, n) cumulative over the horizon
-    sector_monthly_output_loss_jpy_bn: np.ndarray | None  # (B, H, n) if kept
-    gdp_jpy_bn: np.ndarray                 # (B,) annual GDP
+    gdp_loss_jpy_bn: np.ndarray                  # (B, H) net, per month (negative while catching up)
+    gdp_loss_gross_jpy_bn: np.ndarray            # (B, H) before catch-up
+    output_loss_jpy_bn: np.ndarray               # (B, H) net gross output
+    output_loss_gross_jpy_bn: np.ndarray         # (B, H)
+    sector_output_loss_jpy_bn: np.ndarray        # (B, n) net, cumulative over the horizon
+    sector_gdp_loss_jpy_bn: np.ndarray           # (B, n) net, cumulative
+    sector_gdp_loss_gross_jpy_bn: np.ndarray     # (B, n) cumulative
+    sector_monthly_output_loss_jpy_bn: np.ndarray | None  # (B, H, n) net, if kept
+    application_loss_share: np.ndarray           # (B, H, A) output loss share of each application
+    gdp_jpy_bn: np.ndarray                       # (B,) annual GDP
 
     @property
     def gdp_loss_pct(self) -> np.ndarray:
-        """Cumulative GDP loss over the horizon, % of one year's GDP, (B,)."""
+        """Cumulative net GDP loss over the horizon, % of one year's GDP, (B,)."""
         return 100.0 * self.gdp_loss_jpy_bn.sum(axis=1) / self.gdp_jpy_bn
 
+    @property
+    def gdp_loss_gross_pct(self) -> np.ndarray:
+        """Cumulative GDP loss before catch-up, % of one year's GDP, (B,)."""
+        return 100.0 * self.gdp_loss_gross_jpy_bn.sum(axis=1) / self.gdp_jpy_bn
 
-def direct_loss(shortage: np.ndarray, dep: np.ndarray, spec: BatchSpec,
-                earmark: np.ndarray | None = None) -> np.ndarray:
-    """Direct output loss share per sector, (R, n), for rows of shortage (R, M).
 
-    ``dep`` is (R, n, M), already scaled per scenario. ``earmark`` (R, M) is
-    the share of demand released for the priority sectors only
-    (``reserve_for_priority``); see :mod:`simulator.model.allocation`.
+def application_losses(p: ParamTable, paths: supply.SupplyPaths) -> np.ndarray:
+    """Output loss share of every application per month, (B, H, A)."""
+    g = p.spec.groups
+    share = paths.group_shortage_share                                     # (B, M, K, H)
+    share[share < ROUND_OFF] = 0.0
+    np.minimum(share, 1.0, out=share)
+    scale = p["economy.criticality_scale"][:, None] * _mat(p, "criticality_scale")     # (B, M)
+    crit = np.minimum(1.0, g.criticality[None] * scale[:, :, None])                    # (B, M, K)
+    return economy.line_losses(share, crit, g.app, len(p.spec.applications))
+
+
+def link_weights(p: ParamTable) -> np.ndarray:
+    """Weight of every final link per scenario and month, (B, H, L): ``f (1 - z iota)(1 - o u(t))``.
+
+    ``iota`` (``softening.imported_components``) switches imported components
+    on; ``o u(t)`` is the assemblers' overseas plants ramping up to
+    ``softening.overseas_share`` over ``softening.overseas_months``.
     """
-    order = np.array(spec.priority, dtype=int)
-    if spec.allocation == "value_added" or earmark is not None:
-        return allocation.direct_loss_policy(spec.allocation, shortage, dep, spec.economy, order, earmark)
-    if spec.allocation == "priority":
-        fill = economy.priority_fill(1.0 - shortage, spec.economy.use_share, order)
-        return np.minimum(1.0, (dep * (1.0 - fill)).max(axis=-1))
-    return economy.direct_loss_proportional(shortage, dep)
-
-
-def _earmark(paths: supply.SupplyPaths, spec: BatchSpec) -> np.ndarray | None:
-    """Released share of demand earmarked for priority sectors, (B, H, M)."""
-    if spec.strategy != "reserve_for_priority":
-        return None
+    st, s = p.spec.economy, p.spec
+    H = s.horizon_months
+    t_mid = np.arange(H)[None, :] + 0.5
+    start = p["restriction.start_month"][:, None]
+    months = p["softening.overseas_months"][:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        e = np.where(paths.demand_t > 0, paths.release_t / paths.demand_t, 0.0)
-    return np.clip(e, 0.0, 1.0).transpose(0, 2, 1)
+        ramp = np.where(months > 0, np.clip((t_mid - start) / np.where(months > 0, months, 1.0), 0.0, 1.0),
+                        (t_mid >= start).astype(float))
+    overseas = 1.0 - p["softening.overseas_share"][:, None] * ramp                       # (B, H)
+    imported = 1.0 - st.link_import[None, :] * p["softening.imported_components"][:, None]  # (B, L)
+    return st.link_share[None, None, :] * imported[:, None, :] * overseas[:, :, None]
 
 
 def simulate(p: ParamTable, keep_sector_paths: bool = False) -> BatchResult:
@@ -157,53 +193,80 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False) -> BatchResult:
     keep_sector_paths : bool
         Keep the (B, H, n) monthly output loss per sector (memory!).
     """
-    st = p.spec
+    st = p.spec.economy
     paths = material.simulate_supply(supply_inputs(p))
-    B, M, H = paths.shortfall_t.shape
-    est = st.economy
-    n = len(st.sector_codes)
+    lines = application_losses(p, paths)                                   # (B, H, A)
+    B, H, A = lines.shape
+    direct = np.zeros((B, H, st.line_buyer.shape[1]))
+    rows = lines.max(axis=2) > 0
+    if rows.any():
+        direct[rows] = economy.direct_loss(lines[rows], st, link_weights(p)[rows])
+    direct = economy.restart_lag(direct, p["recovery.ramp_months"])
+    gross = _gross_losses(p, direct, keep_sector_paths)
+    made_va, made_out, sector_made_va, sector_made_out, made_paths = _catch_up(p, direct, keep_sector_paths)
+    paths_net = None
+    if keep_sector_paths:
+        paths_net = gross["sector_paths"] - made_paths
+    return BatchResult(
+        params=p, spec=p.spec, supply=paths,
+        gdp_loss_jpy_bn=gross["gdp"] - made_va,
+        gdp_loss_gross_jpy_bn=gross["gdp"],
+        output_loss_jpy_bn=gross["output"] - made_out,
+        output_loss_gross_jpy_bn=gross["output"],
+        sector_output_loss_jpy_bn=gross["sector_output"] - sector_made_out,
+        sector_gdp_loss_jpy_bn=(gross["sector_output"] - sector_made_out) * st.va_ratio[None, :],
+        sector_gdp_loss_gross_jpy_bn=gross["sector_output"] * st.va_ratio[None, :],
+        sector_monthly_output_loss_jpy_bn=paths_net,
+        application_loss_share=lines,
+        gdp_jpy_bn=p["economy.gdp_jpy_bn"],
+    )
+
+
+def _gross_losses(p: ParamTable, direct: np.ndarray, keep_sector_paths: bool) -> dict[str, np.ndarray]:
+    """Input-output propagation of direct losses (B, H, F), month by month, before catch-up."""
+    st = p.spec.economy
+    B, H, _ = direct.shape
+    n = len(st.va_ratio)
     gdp = p["economy.gdp_jpy_bn"]
-    dep_scale = p["economy.dependence_scale"][:, None] * np.stack(
-        [p[f"materials.{m}.dependence_scale"] for m in st.materials], axis=1)      # (B, M)
-    shortage = np.clip(paths.shortage_share, 0.0, 1.0).transpose(0, 2, 1)           # (B, H, M)
-    # Below 1e-12 it is round-off from sharing arrivals among firm groups, not a
-    # shortage (else "months with a loss" counts phantom 1e-17 % months).
-    shortage = np.where(shortage < 1e-12, 0.0, shortage)
-    active = shortage.max(axis=2) > 0                                                # (B, H)
-    rows_b, rows_h = np.nonzero(active)
-    earmark = _earmark(paths, st)                                                     # (B, H, M) or None
-    q_sum = np.zeros((B, n))
-    out_month = est.output_jpy_bn_per_month                                           # per unit GDP
-    gdp_loss = np.zeros((B, H))
-    out_loss = np.zeros((B, H))
-    sector_paths = np.zeros((B, H, n)) if keep_sector_paths else None
-    chunk = max(1, 2_000_000 // max(1, n * M))
+    rows_b, rows_h = np.nonzero(direct.max(axis=2) > ROUND_OFF)
+    out_month = st.output_jpy_bn_per_month
+    res = {"gdp": np.zeros((B, H)), "output": np.zeros((B, H)), "sector_output": np.zeros((B, n)),
+           "sector_paths": np.zeros((B, H, n)) if keep_sector_paths else None}
+    chunk = max(1, 2_000_000 // max(1, n))
     for lo in range(0, len(rows_b), chunk):
         rb, rh = rows_b[lo:lo + chunk], rows_h[lo:lo + chunk]
-        if st.allocation == "proportional" and earmark is None:
-            # same numbers as direct_loss, without the (rows, n, M) array
-            delta = economy.direct_loss_scaled(shortage[rb, rh], est.dependence, dep_scale[rb])
-        else:
-            dep = np.minimum(1.0, est.dependence[None, :, :] * dep_scale[rb][:, None, :])
-            delta = direct_loss(shortage[rb, rh], dep, st, None if earmark is None else earmark[rb, rh])
-        q = economy.output_loss(delta, est)
-        scale = gdp[rb][:, None] * out_month[None, :]                                 # jpy_bn/month
-        lost = q * scale
-        first = np.flatnonzero(np.r_[True, rb[1:] != rb[:-1]])                         # rb is sorted
-        q_sum[rb[first]] += np.add.reduceat(q * gdp[rb][:, None], first, axis=0)
-        gdp_loss[rb, rh] = (lost * est.va_ratio).sum(axis=1)
-        out_loss[rb, rh] = lost.sum(axis=1)
+        q = economy.output_loss(np.minimum(direct[rb, rh] @ st.to_table, 1.0), st)
+        lost = q * (gdp[rb][:, None] * out_month[None, :])                 # jpy_bn/month
+        first = np.flatnonzero(np.r_[True, rb[1:] != rb[:-1]])             # rb is sorted
+        res["sector_output"][rb[first]] += np.add.reduceat(lost, first, axis=0)
+        res["gdp"][rb, rh] = lost @ st.va_ratio
+        res["output"][rb, rh] = lost.sum(axis=1)
         if keep_sector_paths:
-            sector_paths[rb, rh] = lost
-    sector_out = q_sum * out_month[None, :]
-    return BatchResult(
-        params=p,
-        spec=st,
-        supply=paths,
-        gdp_loss_jpy_bn=gdp_loss,
-        output_loss_jpy_bn=out_loss,
-        sector_output_loss_jpy_bn=sector_out,
-        sector_gdp_loss_jpy_bn=sector_out * est.va_ratio[None, :],
-        sector_monthly_output_loss_jpy_bn=sector_paths,
-        gdp_jpy_bn=gdp,
-    )
+            res["sector_paths"][rb, rh] = lost
+    return res
+
+
+def _catch_up(p: ParamTable, direct: np.ndarray, keep_sector_paths: bool) -> tuple:
+    """Deferred orders made up later: value added and output recovered, monthly and per sector.
+
+    The made-to-order sectors' catch-up output goes to final demand; the
+    output it takes from every sector is the domestic Leontief inverse's
+    column of its table sector.
+    """
+    st = p.spec.economy
+    B, H, _ = direct.shape
+    n = len(st.va_ratio)
+    if len(st.deferred_col) == 0:
+        return (np.zeros((B, H)), np.zeros((B, H)), np.zeros((B, n)), np.zeros((B, n)),
+                np.zeros((B, H, n)) if keep_sector_paths else None)
+    deferred = np.minimum(1.0, st.deferred_share[None, :] * p["recovery.deferred_scale"][:, None])
+    share = economy.catch_up(direct[:, :, st.deferred_col], deferred, st.deferred_final,
+                             p["recovery.capacity_ceiling"])                # (B, H, D) of own output
+    size = p["economy.gdp_jpy_bn"][:, None] * (st.deferred_weight * st.output_jpy_bn_per_month[st.deferred_table])
+    made = share * size[:, None, :]                                         # jpy_bn/month of final output
+    chain = st.chain_output[:, st.deferred_table]                          # (n, D) output per unit
+    made_out = made @ chain.sum(axis=0)
+    made_va = made @ (st.va_ratio @ chain)
+    sector_out = made.sum(axis=1) @ chain.T
+    paths = (made @ chain.T) if keep_sector_paths else None
+    return made_va, made_out, sector_out * st.va_ratio[None, :], sector_out, paths

@@ -80,7 +80,7 @@ def default_workers(n_chunks: int) -> int:
     return max(1, min(cores(), n_chunks))
 
 
-def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
+def run_summary(table: ParamTable, chunk_size: int | None = None,
                 progress: Callable[[int], None] | None = None, client=None,
                 workers: int | None = None, backend: str = "threads") -> dict[str, np.ndarray]:
     """Summary metrics (each an array of length ``table.size``) for a batch.
@@ -88,9 +88,9 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
     Parameters
     ----------
     table : ParamTable
-    chunk_size : int
+    chunk_size : int, optional
         Scenarios per engine call (bounds memory: about 0.2 MB per scenario
-        in flight).
+        in flight); default :data:`DEFAULT_CHUNK` (``resim sweep --chunk``).
     progress : callable, optional
         Called with the number of scenarios finished after each chunk.
     client : dask.distributed.Client, optional
@@ -110,6 +110,8 @@ def run_summary(table: ParamTable, chunk_size: int = DEFAULT_CHUNK,
         The keys of :func:`simulator.core.results.summary_arrays`, in table order;
         empty for an empty table.
     """
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     if backend not in ("threads", "processes"):
@@ -145,12 +147,16 @@ def iter_summary(tables: Iterable[ParamTable], workers: int | None = None) -> It
         _warm_up(None)
         with ThreadPoolExecutor(max_workers=nw) as pool:
             pending = []
-            for t in tables:
-                pending.append(pool.submit(summary_of, t))
-                if len(pending) >= nw:
+            try:
+                for t in tables:
+                    pending.append(pool.submit(summary_of, t))
+                    if len(pending) >= nw:
+                        yield pending.pop(0).result()
+                while pending:
                     yield pending.pop(0).result()
-            for f in pending:
-                yield f.result()
+            finally:                          # interrupted, or the consumer stopped early
+                for f in pending:
+                    f.cancel()
 
 
 def _warm_up(table: ParamTable | None) -> None:
@@ -183,11 +189,18 @@ def _run_local(table, bounds, progress, workers, backend="threads"):
             pool_cm = ThreadPoolExecutor(max_workers=workers)
         with pool_cm as pool:
             futures = {pool.submit(summary_of, _slice(table, lo, hi)): i for i, (lo, hi) in enumerate(bounds)}
-            for f in as_completed(futures):
-                i = futures[f]
-                parts[i] = f.result()
-                if progress is not None:
-                    progress(bounds[i][1] - bounds[i][0])
+            try:
+                for f in as_completed(futures):
+                    i = futures[f]
+                    parts[i] = f.result()
+                    if progress is not None:
+                        progress(bounds[i][1] - bounds[i][0])
+            except BaseException:
+                # Ctrl-C, SIGTERM or a failed chunk: drop the chunks not started yet, so
+                # leaving the pool waits only for those already running.
+                for f in futures:
+                    f.cancel()
+                raise
         return parts
 
 
@@ -199,11 +212,18 @@ def _run_dask(table, bounds, progress, client):
     futures = [client.submit(_dask_task, _slice(table, lo, hi), pure=False) for lo, hi in bounds]
     index = {f.key: i for i, f in enumerate(futures)}
     parts = [None] * len(bounds)
-    for f in as_completed(futures):
-        i = index[f.key]
-        parts[i] = f.result()
-        if progress is not None:
-            progress(bounds[i][1] - bounds[i][0])
+    try:
+        for f in as_completed(futures):
+            i = index[f.key]
+            parts[i] = f.result()
+            if progress is not None:
+                progress(bounds[i][1] - bounds[i][0])
+    except BaseException:
+        try:
+            client.cancel(futures)
+        except Exception:  # noqa: BLE001 - the cluster may be gone; the original error matters
+            pass
+        raise
     return parts
 
 
@@ -212,20 +232,137 @@ def _dask_task(table: ParamTable) -> dict[str, np.ndarray]:
         return summary_of(table)
 
 
-def connect(scheduler: str, timeout: str = "10s"):
-    """A Dask client for a scheduler address (``tcp://host:8786``).
+#: Seconds to wait for a TCP connection to a scheduler, and then for its greeting.
+SCHEDULER_TIMEOUT = 5.0
+#: Largest greeting a Dask scheduler sends (its handshake is a few hundred bytes).
+MAX_HANDSHAKE_BYTES = 1 << 16
 
-    Raises :class:`~simulator.errors.ResimError` (naming ``--scheduler``) if
-    dask is not installed or the scheduler cannot be reached, so the CLI can
-    print one line.
+
+def _seconds(timeout) -> float:
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    text = str(timeout).strip().lower()
+    for suffix, factor in (("ms", 1e-3), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def scheduler_address(scheduler: str) -> tuple[str, str, int | None]:
+    """``(address, host, port)`` of a ``--scheduler`` value; ``tcp://`` is assumed without a scheme.
+
+    Raises
+    ------
+    ResimError
+        Naming ``--scheduler``, for an address that cannot be parsed.
     """
+    from urllib.parse import urlsplit
+
     from simulator.errors import ResimError
 
+    text = scheduler.strip()
+    if not text or any(c.isspace() or ord(c) < 32 for c in text):
+        raise ResimError(f"{text!r} is not a scheduler address; give e.g. tcp://host:8786", key="--scheduler")
+    address = text if "://" in text else f"tcp://{text}"
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ResimError(f"{scheduler!r} is not a scheduler address ({exc}); give e.g. tcp://host:8786",
+                         key="--scheduler") from None
+    if parts.scheme in ("tcp", "tls") and not host:
+        raise ResimError(f"{scheduler!r} names no host; give e.g. tcp://host:8786", key="--scheduler")
+    return address, host or "", port
+
+
+def probe_scheduler(host: str, port: int, timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """Check that ``host:port`` greets like a Dask scheduler, within ``timeout`` seconds.
+
+    A scheduler sends its handshake as soon as a connection is accepted: an
+    8-byte length, then that many bytes holding a frame count and frame
+    lengths. Anything else (an HTTP server, random bytes, silence, a refused
+    connection) raises :class:`~simulator.errors.ResimError` naming
+    ``--scheduler``: a length that is not small is never allocated.
+    """
+    import socket
+    import struct
+
+    from simulator.errors import ResimError
+
+    where = f"{host}:{port}"
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        raise ResimError(f"cannot reach the Dask scheduler at {where}: no connection within {timeout:g} s",
+                         key="--scheduler") from None
+    except OSError as exc:
+        raise ResimError(f"cannot reach the Dask scheduler at {where} ({exc.strerror or exc})",
+                         key="--scheduler") from None
+
+    def read(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ResimError(f"{where} closed the connection without a Dask greeting; is it a Dask "
+                                 "scheduler's port (usually 8786)?", key="--scheduler")
+            buf += chunk
+        return buf
+
+    try:
+        sock.settimeout(timeout)
+        (total,) = struct.unpack("<Q", read(8))
+        if not 16 <= total <= MAX_HANDSHAKE_BYTES:
+            raise ResimError(f"{where} does not speak the Dask protocol (its first bytes announce "
+                             f"{total:,} bytes); is it a Dask scheduler's port (usually 8786)?",
+                             key="--scheduler")
+        body = read(total)
+        (n_frames,) = struct.unpack("<Q", body[:8])
+        if not 1 <= n_frames <= 64 or 8 + 8 * n_frames > total:
+            raise ResimError(f"{where} does not speak the Dask protocol; is it a Dask scheduler's port "
+                             "(usually 8786)?", key="--scheduler")
+    except socket.timeout:
+        raise ResimError(f"{where} accepted the connection but did not greet like a Dask scheduler within "
+                         f"{timeout:g} s; is it a Dask scheduler's port (usually 8786)?",
+                         key="--scheduler") from None
+    except OSError as exc:
+        raise ResimError(f"lost the connection to {where} ({exc.strerror or exc})",
+                         key="--scheduler") from None
+    finally:
+        sock.close()
+
+
+def connect(scheduler: str, timeout: str | float = "5s"):
+    """Connect to a Dask scheduler (``tcp://host:8786``), checking first that it is one.
+
+    The address is parsed, then (for ``tcp://``) probed: it must accept a
+    connection and greet like a Dask scheduler within ``timeout``. Only then
+    is a ``distributed.Client`` made (with the same timeout).
+
+    Raises
+    ------
+    ResimError
+        Naming ``--scheduler`` (the CLI prints one line, exit 2): dask is not
+        installed, the address is malformed, or what answers there (if
+        anything) is not a Dask scheduler, within ``timeout``.
+    """
+    import logging
+
+    from simulator.errors import ResimError
+
+    seconds = _seconds(timeout)
+    address, host, port = scheduler_address(scheduler)
     try:
         from distributed import Client
     except ImportError:
         raise ResimError("needs dask.distributed: pip install 'resim[dask]'", key="--scheduler") from None
+    if address.startswith("tcp://"):
+        probe_scheduler(host, port if port is not None else 8786, seconds)
+    for name in ("distributed", "tornado"):          # their own log lines would add to ours
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        return Client(scheduler, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ResimError(f"cannot reach the Dask scheduler {scheduler!r} ({exc})", key="--scheduler") from None
+        return Client(address, timeout=f"{seconds}s")
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is one line, never a traceback
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ResimError(f"cannot use the Dask scheduler {scheduler!r} ({type(exc).__name__}: {first})",
+                         key="--scheduler") from None

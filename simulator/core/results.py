@@ -8,6 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
+from simulator.core.bands import BAND_METRICS, BAND_SUFFIXES, percentiles
 from simulator.core.engine import BatchResult
 
 # pandas is imported inside the table properties: the printed summary of
@@ -41,13 +42,22 @@ def _clean(x):
 
 
 def summary_arrays(r: BatchResult) -> dict[str, np.ndarray]:
-    """Summary metrics for every scenario of a batch, each (B,)."""
+    """Summary metrics for every scenario of a batch, each (B,).
+
+    ``gdp_loss_pct`` is the net loss (after deferred orders are made up), the
+    headline; ``gdp_loss_gross_pct`` the loss before catch-up. Peak and
+    months-with-loss figures are of the gross monthly loss (the output not
+    made that month).
+    """
     gdp_month = r.gdp_jpy_bn / 12.0
-    monthly = r.gdp_loss_jpy_bn
+    monthly = r.gdp_loss_gross_jpy_bn
     out = {
         "gdp_loss_pct": r.gdp_loss_pct,
-        "gdp_loss_jpy_bn": monthly.sum(axis=1),
+        "gdp_loss_jpy_bn": r.gdp_loss_jpy_bn.sum(axis=1),
+        "gdp_loss_gross_pct": r.gdp_loss_gross_pct,
+        "gdp_loss_gross_jpy_bn": monthly.sum(axis=1),
         "output_loss_jpy_bn": r.output_loss_jpy_bn.sum(axis=1),
+        "output_loss_gross_jpy_bn": r.output_loss_gross_jpy_bn.sum(axis=1),
         "peak_monthly_gdp_loss_jpy_bn": monthly.max(axis=1),
         "peak_monthly_gdp_loss_pct_of_month": 100.0 * monthly.max(axis=1) / gdp_month,
         "peak_month": np.where(monthly.max(axis=1) > 0, monthly.argmax(axis=1).astype(float), np.nan),
@@ -63,6 +73,37 @@ def summary_arrays(r: BatchResult) -> dict[str, np.ndarray]:
     return out
 
 
+#: Economy variables of the monthly tables (``kind == "economy"``, item ``japan``), in order.
+ECONOMY_VARIABLES = (
+    "gdp_loss_jpy_bn", "gdp_loss_pct_of_month", "cumulative_gdp_loss_jpy_bn", "cumulative_gdp_loss_pct",
+    "gdp_loss_gross_jpy_bn", "cumulative_gdp_loss_gross_pct", "output_loss_jpy_bn",
+)
+
+
+#: Monthly economy variables with ``_p05``/``_p95`` band columns.
+BANDED_MONTHLY = ("gdp_loss_jpy_bn", "cumulative_gdp_loss_pct", "gdp_loss_gross_jpy_bn", "output_loss_jpy_bn")
+
+
+def economy_variables(r: BatchResult) -> dict[str, np.ndarray]:
+    """The economy's monthly variables for every scenario, each (B, H), in :data:`ECONOMY_VARIABLES` order.
+
+    ``gdp_loss_jpy_bn`` is net of deferred orders made up later (negative in
+    months of catch-up); ``gdp_loss_gross_jpy_bn`` the value added not
+    produced that month.
+    """
+    gdp = r.gdp_jpy_bn[:, None]
+    net, gross = r.gdp_loss_jpy_bn, r.gdp_loss_gross_jpy_bn
+    return {
+        "gdp_loss_jpy_bn": net,
+        "gdp_loss_pct_of_month": 100.0 * net / (gdp / 12.0),
+        "cumulative_gdp_loss_jpy_bn": np.cumsum(net, axis=1),
+        "cumulative_gdp_loss_pct": 100.0 * np.cumsum(net, axis=1) / gdp,
+        "gdp_loss_gross_jpy_bn": gross,
+        "cumulative_gdp_loss_gross_pct": 100.0 * np.cumsum(gross, axis=1) / gdp,
+        "output_loss_jpy_bn": r.output_loss_jpy_bn,
+    }
+
+
 @dataclass
 class Result:
     """The result of one scenario.
@@ -71,13 +112,29 @@ class Result:
     ----------
     scenario : Scenario
     batch : BatchResult
-        The underlying arrays (batch of one).
+        The underlying arrays: row ``index`` is the central run, rows
+        ``band_rows`` (if any) the band's draws.
+    band_rows : ndarray or None
+        Rows of ``batch`` that make the band (``None``: no band).
+    band_keys : tuple of str
+        The parameters the band's draws vary.
     """
 
     scenario: object
     batch: BatchResult
     index: int = 0
+    band_rows: np.ndarray | None = None
+    band_keys: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def has_band(self) -> bool:
+        """Whether the run carries a band."""
+        return self.band_rows is not None and len(self.band_rows) > 0
+
+    def _band(self, x: np.ndarray) -> np.ndarray:
+        """5/50/95 % of ``x`` (B, ...) over the band's rows, stacked first."""
+        return percentiles(x[self.band_rows], axis=0)
 
     @cached_property
     def dates(self) -> list[str]:
@@ -91,12 +148,16 @@ class Result:
         out = {"scenario": self.scenario.name or "(unnamed)"}
         for k, v in arrays.items():
             out[k] = _clean(v[self.index])
+            if self.has_band and k in BAND_METRICS:
+                for suffix, q in zip(BAND_SUFFIXES, self._band(v)):
+                    out[k + suffix] = _clean(q)
+        out["band_draws"] = len(self.band_rows) if self.has_band else 0
         fs = out["first_shortage_month"]
         out["first_shortage_date"] = None if fs is None else self.dates[int(fs)]
         pm = out["peak_month"]
         out["peak_date"] = None if pm is None else self.dates[int(pm)]
         out["top_sectors"] = [
-            {"code": row["code"], "name": row["name"], "gdp_loss_jpy_bn": round(row["gdp_loss_jpy_bn"], 3)}
+            {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items() if k != "share_of_loss"}
             for row in self.top_sectors(5)
         ]
         out["horizon_months"] = self.scenario.horizon_months
@@ -105,21 +166,28 @@ class Result:
 
     @cached_property
     def economy_monthly(self) -> pd.DataFrame:
-        """One row per month: GDP and output loss, monthly and cumulative."""
+        """One row per month: GDP and output loss, monthly and cumulative (net and gross)."""
         import pandas as pd
 
-        i = self.index
-        gdp = float(self.batch.gdp_jpy_bn[i])
-        loss = self.batch.gdp_loss_jpy_bn[i]
-        return pd.DataFrame({
-            "month": np.arange(len(loss)),
-            "date": self.dates,
-            "gdp_loss_jpy_bn": loss,
-            "gdp_loss_pct_of_month": 100.0 * loss / (gdp / 12.0),
-            "cumulative_gdp_loss_jpy_bn": np.cumsum(loss),
-            "cumulative_gdp_loss_pct": 100.0 * np.cumsum(loss) / gdp,
-            "output_loss_jpy_bn": self.batch.output_loss_jpy_bn[i],
-        })
+        cols = {}
+        for k, v in economy_variables(self.batch).items():
+            cols[k] = v[self.index]
+            if self.has_band and k in BANDED_MONTHLY:
+                q = self._band(v)
+                cols[k + "_p05"], cols[k + "_p95"] = q[0], q[2]
+        return pd.DataFrame({"month": np.arange(self.scenario.horizon_months), "date": self.dates, **cols})
+
+    @cached_property
+    def draws(self) -> pd.DataFrame | None:
+        """The band's draws: one row per draw, the varied parameters and the summary metrics."""
+        import pandas as pd
+
+        if not self.has_band:
+            return None
+        rows = self.band_rows
+        params = {k: self.batch.params[k][rows] for k in self.band_keys}
+        metrics = {k: v[rows] for k, v in summary_arrays(self.batch).items()}
+        return pd.DataFrame({"draw": np.arange(len(rows)), **params, **metrics})
 
     @cached_property
     def materials_monthly(self) -> pd.DataFrame:
@@ -176,9 +244,17 @@ class Result:
         loss = b.sector_gdp_loss_jpy_bn[i]
         total = loss.sum()
         order = np.argsort(-loss, kind="stable")[:k]
-        return [{"code": st.sector_codes[j], "name": st.sector_names[j], "gdp_loss_jpy_bn": float(loss[j]),
-                 "share_of_loss": float(loss[j] / total) if total > 0 else 0.0}
-                for j in order if loss[j] > 0]
+        band = self._band(b.sector_gdp_loss_jpy_bn) if self.has_band else None
+        rows = []
+        for j in order:
+            if loss[j] <= 0:
+                continue
+            row = {"code": st.sector_codes[j], "name": st.sector_names[j], "gdp_loss_jpy_bn": float(loss[j]),
+                   "share_of_loss": float(loss[j] / total) if total > 0 else 0.0}
+            if band is not None:
+                row["gdp_loss_jpy_bn_p05"], row["gdp_loss_jpy_bn_p95"] = float(band[0, j]), float(band[2, j])
+            rows.append(row)
+        return rows
 
     @cached_property
     def sectors(self) -> pd.DataFrame:
@@ -195,7 +271,13 @@ class Result:
             "output_loss_jpy_bn": b.sector_output_loss_jpy_bn[i],
             "gdp_loss_jpy_bn": b.sector_gdp_loss_jpy_bn[i],
         })
+        df["gdp_loss_gross_jpy_bn"] = b.sector_gdp_loss_gross_jpy_bn[i]
         df["gdp_loss_pct"] = 100.0 * df["gdp_loss_jpy_bn"] / gdp
+        if self.has_band:
+            q = self._band(b.sector_gdp_loss_jpy_bn)
+            df["gdp_loss_jpy_bn_p05"], df["gdp_loss_jpy_bn_p95"] = q[0], q[2]
+            df["gdp_loss_pct_p05"] = 100.0 * q[0] / gdp
+            df["gdp_loss_pct_p95"] = 100.0 * q[2] / gdp
         total = df["gdp_loss_jpy_bn"].sum()
         df["share_of_loss"] = df["gdp_loss_jpy_bn"] / total if total > 0 else 0.0
         return df.sort_values("gdp_loss_jpy_bn", ascending=False, kind="stable").reset_index(drop=True)

@@ -248,15 +248,18 @@ def scenario_toml(sc, base, overrides: dict) -> str:
         econ["dependence_file"] = str((src_dir / econ["dependence_file"]).resolve())
     if not data.get("uncertainty"):
         data.pop("uncertainty", None)
+    from simulator.io.text import clip, one_line
+
     lines = [
-        "# Exported by resim explore. Run it with:  resim run THIS_FILE.toml",
-        f"# Started from: {Path(base.source_file).name if base.source_file else 'the bundled default'}"
+        "Exported by resim explore. Run it with:  resim run THIS_FILE.toml",
+        f"Started from: {Path(base.source_file).name if base.source_file else 'the bundled default'}"
         + (f" (sha256 {base.source_sha256[:12]})" if base.source_sha256 else ""),
     ]
     if overrides:
-        lines.append("# Changed in the explorer:")
-        lines += [f"#   {k} = {v!r}" for k, v in overrides.items()]
+        lines.append("Changed in the explorer:")
+        lines += [f"  {k} = {clip(repr(v), 200)}" for k, v in overrides.items()]
     else:
-        lines.append("# Nothing was changed in the explorer.")
-    lines.append("# Every value is written out, so this file does not depend on a base file.")
-    return "\n".join(lines) + "\n\n" + tomli_w.dumps(data)
+        lines.append("Nothing was changed in the explorer.")
+    lines.append("Every value is written out, so this file does not depend on a base file.")
+    # one_line: a newline in a file name or value must not end the comment and start a key
+    return "\n".join("# " + one_line(line) for line in lines) + "\n\n" + tomli_w.dumps(data)

@@ -29,8 +29,12 @@ def bundled_table_dir(name: str) -> Path:
 
 
 def bundled_dependence_path() -> Path:
-    """The bundled sector x material dependence table (185 sectors)."""
+    """The round-1 sector x material dependence table (185 sectors), kept as a cross-check."""
     return data_dir() / "dependence_185.csv"
+
+
+#: Files of a use-table folder (simulator.io.usetable).
+USE_TABLE_FILES = ("use_table.csv", "criticality.csv", "applications.csv", "final_links.csv", "made_to_order.csv")
 
 
 def resolve_table_dir(table: str, relative_to: Path | None = None) -> Path:
@@ -51,17 +55,17 @@ class DataFiles:
     ----------
     table_dir : Path
         The input-output table's folder.
-    dependence_file : Path
-        Sector x material dependence table.
+    use_table_dir : Path
+        The physical use table's folder.
     fine_table_dir : Path
-        The 185-sector table, used to aggregate dependence rows given at
+        The 185-sector table, used to aggregate use-table sectors given at
         its codes to a coarser table.
     materials_file : Path
         The bundled material defaults.
     """
 
     table_dir: Path
-    dependence_file: Path
+    use_table_dir: Path
     fine_table_dir: Path
     materials_file: Path
 
@@ -72,7 +76,8 @@ class DataFiles:
         for folder in dirs:
             if folder.is_dir():
                 out += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir()) if f.is_file()]
-        out += [(self.dependence_file.name, self.dependence_file), ("materials.toml", self.materials_file)]
+        out += [(f"use_table/{name}", self.use_table_dir / name) for name in USE_TABLE_FILES]
+        out += [("materials.toml", self.materials_file)]
         return out
 
     def sha256(self) -> dict[str, str]:
@@ -81,24 +86,24 @@ class DataFiles:
                 for label, path in self.files() if path.is_file()}
 
 
-def resolve_data_files(table: str, dependence_file: str | None, source_file: str | None) -> DataFiles:
+def resolve_data_files(table: str, use_table: str | None, source_file: str | None) -> DataFiles:
     """The files a scenario uses (:meth:`simulator.io.scenario.Scenario.data_files`).
 
     Parameters
     ----------
     table : str
         ``economy.table``: a bundled table's name or a folder.
-    dependence_file : str or None
-        ``economy.dependence_file``; None for the bundled one.
+    use_table : str or None
+        ``economy.use_table``: a folder; None for the bundled one.
     source_file : str or None
         The scenario file; relative paths start at its folder.
     """
     base = Path(source_file).parent if source_file else Path(".")
-    dep_path = (bundled_dependence_path() if not dependence_file
-                else Path(dependence_file) if Path(dependence_file).is_absolute() else base / dependence_file)
+    use_dir = (data_dir() if not use_table else Path(use_table) if Path(use_table).is_absolute()
+               else base / use_table)
     return DataFiles(
         table_dir=resolve_table_dir(table, base).absolute(),
-        dependence_file=dep_path.absolute(),
+        use_table_dir=use_dir.absolute(),
         fine_table_dir=bundled_table_dir(FINE_TABLE),
         materials_file=data_dir() / "materials.toml",
     )

@@ -19,13 +19,16 @@ import copy
 import difflib
 import hashlib
 import math
+import os
 import re
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    PrivateAttr,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,17 +39,65 @@ from pydantic import (
 
 from simulator.errors import ScenarioError
 from simulator.io.datafiles import BUNDLED_TABLES, DataFiles, resolve_data_files
+from simulator.io.files import SCENARIO_MAX_BYTES, describe_problem, read_bounded
+from simulator.io.text import clip, has_control, one_line
 
 # --------------------------------------------------------------------------
 # Schema
 # --------------------------------------------------------------------------
 
+# Every numeric key has a physical lower and upper bound, given by Field(ge=..., le=...)
+# on the field itself (so simulator.core.params.field_bounds, and with it sweeps and
+# calibration, see the same range). Keys where 0 is meaningless start at a small
+# positive value rather than "> 0", so no subnormal or near-zero divisor reaches the
+# engine; _Model refuses subnormal numbers on every field, new ones too.
+
+#: Smallest positive number of months where 0 is meaningless (about 7 hours).
+MIN_MONTHS = 0.01
+#: Nonzero magnitudes below this (the subnormal floats) are refused on every field; 0 stays allowed.
+TINY = sys.float_info.min
+#: Longest scenario name and description, characters (they reach terminals and plot titles).
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+#: Longest path-like value (economy.table, base, data folders and files).
+MAX_PATH = 4096
+#: Most material groups, uncertain keys and priority sectors in one scenario.
+MAX_MATERIALS = 64
+MAX_UNCERTAIN = 200
+MAX_PRIORITY_SECTORS = 1000
+#: Deepest nesting of tables and arrays in a scenario file or an override value.
+MAX_NESTING = 16
+#: Most parts of a dotted key (``materials.ndfeb.china_share`` has 3).
+MAX_KEY_PARTS = 8
+#: Longest ``base`` chain: a file, its base, that file's base, ...
+MAX_BASE_DEPTH = 32
+#: Longest override value, characters.
+MAX_OVERRIDE_CHARS = 100_000
+
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+#: Months of cover held by a firm group: 0 to 10 years.
+CoverMonths = Annotated[float, Field(ge=0.0, le=120.0, allow_inf_nan=False)]
+
+
+def _tiny(value: Any) -> bool:
+    if isinstance(value, float):
+        return 0.0 < abs(value) < TINY
+    if isinstance(value, (list, tuple)):
+        return any(_tiny(v) for v in value)
+    return False
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_tiny_magnitudes(cls, value):
+        if _tiny(value):
+            raise ValueError("subnormal numbers (nonzero, below 2.2e-308 in magnitude) are not meaningful; "
+                             "use 0 or a value in the allowed range")
+        return value
 
 
 class Restriction(_Model):
@@ -69,14 +120,18 @@ class Restriction(_Model):
         ),
     )
     lead_time_normal_months: float = Field(
-        1.5, gt=0.0, le=24.0,
+        1.5, ge=MIN_MONTHS, le=24.0,
         description="Order-to-arrival time for Chinese material in normal times (usual 1-2 months).",
     )
     lead_time_restricted_months: float = Field(
-        3.5, gt=0.0, le=36.0,
+        3.5, ge=MIN_MONTHS, le=36.0,
         description="Order-to-arrival time for Chinese material ordered during the restriction (3-4 months reported).",
     )
 
+    held_share: Share = Field(
+        0.0,
+        description="Share of the orders the restriction refuses that China holds at export and ships when it ends (1 = an informal halt such as 2010's; 0 = a ban: refused orders are cancelled and re-placed elsewhere). Cargo already in the pipeline at the start is always held.",
+    )
     transit_months: float = Field(
         0.5, ge=0.0, le=12.0,
         description="Last part of the lead time, after export (shipping and customs): Chinese shipments already this close to arrival when a restriction starts still arrive.",
@@ -99,9 +154,9 @@ class Restriction(_Model):
 class Material(_Model):
     """One rare-earth material group: baseline demand and where it comes from."""
 
-    name: str = Field("", description="Display name.")
+    name: str = Field("", max_length=MAX_NAME, description="Display name.")
     demand_t_per_month: float = Field(
-        ..., gt=0.0, le=1e7, description="Japan's baseline demand, tonnes per month.",
+        ..., ge=1e-3, le=1e7, description="Japan's baseline demand, tonnes per month (at least 1 kg).",
     )
     china_share: Share = Field(..., description="Share of baseline supply imported from China.")
     restriction_scope_share: Share = Field(
@@ -127,55 +182,36 @@ class Material(_Model):
         1.0, ge=0.0, le=20.0,
         description="Multiplier on the corporate inventory cover of this material.",
     )
-    dependence_scale: float = Field(
+    criticality_scale: float = Field(
         1.0, ge=0.0, le=10.0,
-        description="Multiplier on every sector's dependence on this material (capped at 1).",
+        description="Multiplier on the short-run criticality of every application of this material (capped at 1).",
     )
     allied_stock_days: float | None = Field(
         None, ge=0.0, le=3650.0,
         description="Allied stocks of this material pledged to Japan, days of Japan's baseline demand; empty = allies.stock_days.",
     )
     price_jpy_per_kg: float | None = Field(
-        None, gt=0.0, le=1e7,
+        None, ge=0.01, le=1e7,
         description="Price for valuing a stockpile (holding cost), yen per kg; empty = unknown (no cost shown).",
     )
 
 
 class Inventory(_Model):
-    """Corporate inventories as a distribution of months of cover across firms."""
+    """Corporate inventories. Each application of the use table is a firm group holding its own cover
+    (``criticality.csv``: lean auto lines ~5 weeks, magnet makers ~2-3 months, traders ~3 months)."""
 
-    cover_months: list[NonNeg] = Field(
-        [1.25, 2.0, 3.0, 6.0],
-        description="Months of baseline use held by each firm group (lean auto lines ~5 weeks, manufacturers, traders ~3 months, stockpilers ~6 months).",
-        min_length=1, max_length=20,
-    )
-    demand_share: list[Share] = Field(
-        [0.35, 0.30, 0.25, 0.10],
-        description="Share of the material's demand used by each firm group; sums to 1.",
-        min_length=1, max_length=20,
-    )
     cover_scale: float = Field(
-        1.0, ge=0.0, le=20.0, description="Multiplier on every group's cover (for sweeps).",
+        0.73, ge=0.0, le=20.0,
+        description="Multiplier on every firm group's cover (criticality.csv). Default: the posterior median "
+                    "of the calibration (data/posterior.json; the 2025 first stoppages pin it down).",
     )
     restock_months: float = Field(
-        3.0, gt=0.0, le=60.0,
+        3.0, ge=MIN_MONTHS, le=60.0,
         description="Firms order to close the gap to their target stock over this many months.",
     )
     pooled: bool = Field(
         False, description="Firms lend stock to each other (one pool) instead of each using its own.",
     )
-
-    @model_validator(mode="after")
-    def _shares(self):
-        if len(self.cover_months) != len(self.demand_share):
-            raise ValueError(
-                f"demand_share: has {len(self.demand_share)} values but cover_months has "
-                f"{len(self.cover_months)}; give one share per firm group"
-            )
-        total = sum(self.demand_share)
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"demand_share: the shares sum to {total:g}; they must sum to 1")
-        return self
 
 
 class NationalStockpile(_Model):
@@ -197,7 +233,7 @@ class NationalStockpile(_Model):
         1.0, ge=0.0, le=60.0, description="Months between the trigger and the first release.",
     )
     max_release_share_per_month: float = Field(
-        0.5, gt=0.0, le=10.0,
+        0.5, ge=1e-3, le=10.0,
         description="Largest monthly release, as a share of baseline monthly demand.",
     )
     refill_months: float = Field(
@@ -232,7 +268,7 @@ class Allies(_Model):
         description="Months from the restriction start until partners accept orders (coordination); shipments then take restriction.lead_time_normal_months.",
     )
     max_share_per_month: float = Field(
-        0.25, gt=0.0, le=10.0,
+        0.25, ge=1e-3, le=10.0,
         description="Largest monthly allied shipment, as a share of Japan's baseline monthly demand.",
     )
 
@@ -257,23 +293,23 @@ class Substitution(Ramp):
 
 
 class Economy(_Model):
-    """The input-output economy and how shortages propagate."""
+    """The input-output economy, the physical use table, and how scarce material is shared."""
 
     table: str = Field(
-        "mic2015_37",
+        "mic2015_37", min_length=1, max_length=MAX_PATH,
         description="Input-output table: 'mic2015_37', 'mic2015_185', or a directory with the same file layout (relative to the scenario file).",
     )
-    dependence_file: str | None = Field(
-        None,
-        description="Sector x material dependence CSV; empty = the bundled 185-sector table aggregated to the chosen table.",
+    use_table: str | None = Field(
+        None, min_length=1, max_length=MAX_PATH,
+        description="Folder of the physical use table (use_table.csv, criticality.csv, applications.csv, final_links.csv, made_to_order.csv; relative to the scenario file); empty = the bundled one.",
     )
     gdp_jpy_bn: float = Field(
-        609_300.0, gt=0.0, le=1e8,
+        609_300.0, ge=1e3, le=1e8,
         description="Annual nominal GDP the table is scaled to, billion yen (CY2024: 609.3 trn yen).",
     )
-    dependence_scale: float = Field(
+    criticality_scale: float = Field(
         1.0, ge=0.0, le=10.0,
-        description="Multiplier on every sector's dependence share (capped at 1), for sweeps and calibration.",
+        description="Multiplier on every application's short-run criticality (capped at 1), for sweeps and calibration.",
     )
     criticality: Share = Field(
         0.5,
@@ -283,12 +319,54 @@ class Economy(_Model):
         0.03,
         description="An input is critical to a customer if it is at least this share of the customer's output (input coefficient).",
     )
-    allocation: Literal["proportional", "priority", "value_added"] = Field(
-        "proportional",
-        description="How scarce material is shared among sectors: proportional to demand, priority sectors first, or value_added (the shares that minimise the month's GDP loss, a linear program).",
+    allocation: Literal["proportional", "market", "priority", "value_added"] = Field(
+        "market",
+        description="How scarce material is shared among applications: proportional to need; market (a share 'reallocation' goes to the highest bidders first: value of the final product per kg x criticality); priority (applications of economy.priority_sectors first, the rest by market); value_added (all of it to the applications with the most value added at risk per tonne first).",
     )
-    priority_sectors: list[str] = Field(
-        [], description="allocation = 'priority': sector codes served in full first, in this order; strategy = 'reserve_for_priority': the sectors national releases are earmarked for.",
+    reallocation: Share = Field(
+        0.5,
+        description="allocation = 'market' or 'priority': share of scarce material that goes to the highest bidders first (0 = pro-rata, 1 = full triage).",
+    )
+    priority_sectors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        [], max_length=MAX_PRIORITY_SECTORS, description="allocation = 'priority': applications bought or assembled by these sector codes are served in full first, in this order; strategy = 'reserve_for_priority': national releases go only to them.",
+    )
+
+
+class Recovery(_Model):
+    """What happens after material is back: restart and catch-up."""
+
+    ramp_months: float = Field(
+        1.0, ge=0.0, le=24.0,
+        description="Months a production line takes from a full stop back to normal output once material is back (linear; 0 = at once).",
+    )
+    deferred_scale: float = Field(
+        0.67, ge=0.0, le=2.0,
+        description="Multiplier on the share of lost deliveries of made-to-order sectors that is deferred and made up later (made_to_order.csv; 0 = all cancelled). Default: the posterior median (data/posterior.json).",
+    )
+    capacity_ceiling: float = Field(
+        1.15, ge=1.0, le=2.0,
+        description="Most output a sector can reach while making up deferred orders, as a multiple of its baseline.",
+    )
+
+
+class Softening(_Model):
+    """Market channels that soften a restriction (each can be switched off with 0)."""
+
+    imported_components: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description="Share of the ready-made components imported by assemblers that counts as unaffected (1 = the import shares of final_links.csv; 0 = off). Default: the posterior median (data/posterior.json).",
+    )
+    leakage_share: Share = Field(
+        0.1, description="Share of the withheld Chinese flow that reaches Japan through third countries at full ramp.",
+    )
+    leakage_months: float = Field(
+        6.0, ge=0.0, le=60.0, description="Months from the restriction's start until leakage reaches its full share (linear).",
+    )
+    overseas_share: Share = Field(
+        0.05, description="Share of the lost components that assemblers get from their own overseas plants at full ramp.",
+    )
+    overseas_months: float = Field(
+        6.0, ge=0.0, le=60.0, description="Months from the restriction's start until the overseas shift reaches its full share (linear).",
     )
 
 
@@ -296,11 +374,11 @@ class Distribution(_Model):
     """An uncertain parameter's distribution (scipy.stats)."""
 
     dist: Literal["uniform", "triangular", "normal", "lognormal"]
-    low: float | None = None
-    high: float | None = None
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(None, gt=0.0)
+    low: float | None = Field(None, ge=-1e12, le=1e12)
+    high: float | None = Field(None, ge=-1e12, le=1e12)
+    mode: float | None = Field(None, ge=-1e12, le=1e12)
+    mean: float | None = Field(None, ge=-1e12, le=1e12)
+    sd: float | None = Field(None, gt=0.0, le=1e12)
 
     @model_validator(mode="after")
     def _needs(self):
@@ -325,9 +403,10 @@ class Distribution(_Model):
 class Scenario(_Model):
     """A complete, validated scenario. Build with :func:`load_scenario`."""
 
-    name: str = Field("", description="Short label used in tables and plots.")
-    description: str = Field("", description="What the scenario represents.")
-    base: str | None = Field(None, description="A scenario file to inherit from (relative to this file).")
+    name: str = Field("", max_length=MAX_NAME, description="Short label used in tables and plots.")
+    description: str = Field("", max_length=MAX_DESCRIPTION, description="What the scenario represents.")
+    base: str | None = Field(None, max_length=MAX_PATH,
+                             description="A scenario file to inherit from (relative to this file).")
     horizon_months: int = Field(36, ge=1, le=600, description="Simulated months.")
     steps_per_month: int = Field(
         4, ge=1, le=31,
@@ -335,19 +414,32 @@ class Scenario(_Model):
     )
     start_date: str = Field("2026-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Calendar month of month 0, YYYY-MM.")
     restriction: Restriction = Restriction()
-    materials: dict[str, Material] = Field(..., min_length=1)
+    materials: dict[str, Material] = Field(..., min_length=1, max_length=MAX_MATERIALS)
     inventory: Inventory = Inventory()
     stockpile: Stockpile = Stockpile()
     alternative_supply: AlternativeSupply = AlternativeSupply()
     substitution: Substitution = Substitution()
     economy: Economy = Economy()
+    recovery: Recovery = Recovery()
+    softening: Softening = Softening()
     allies: Allies = Allies()
     uncertainty: dict[str, Distribution] = Field(
-        {},
+        {}, max_length=MAX_UNCERTAIN,
         description="Distributions of uncertain parameters for Monte Carlo, keyed by dotted key.",
     )
     source_file: str | None = Field(None, description="Set by the loader.", exclude=True)
     source_sha256: str | None = Field(None, description="Set by the loader.", exclude=True)
+    _explicit: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def explicit_keys(self) -> frozenset[str]:
+        """Dotted keys the scenario's files or overrides set themselves (not defaults).
+
+        Calibrated parameters (``data/posterior.csv``) vary in the uncertainty
+        band only where the scenario leaves them at their defaults: a value a
+        user wrote down is theirs.
+        """
+        return self._explicit
 
     @field_validator("materials")
     @classmethod
@@ -390,7 +482,7 @@ class Scenario(_Model):
 
     def data_files(self) -> DataFiles:
         """The data files this scenario uses (resolved relative to its file)."""
-        return resolve_data_files(self.economy.table, self.economy.dependence_file, self.source_file)
+        return resolve_data_files(self.economy.table, self.economy.use_table, self.source_file)
 
     def get(self, dotted: str) -> Any:
         """The value at a dotted key, e.g. ``scenario.get("restriction.duration_months")``."""
@@ -415,15 +507,17 @@ class Scenario(_Model):
         raw.pop("source_sha256", None)
         origins: dict[tuple, str] = {}
         _apply_overrides(raw, overrides, origins)
-        return _validate(raw, self.source_file or "<scenario>", origins,
-                         source_file=self.source_file, sha=self.source_sha256)
+        new = _validate(raw, self.source_file or "<scenario>", origins,
+                        source_file=self.source_file, sha=self.source_sha256)
+        new._explicit = self._explicit | _dotted(origins)
+        return new
 
 
 def _check_uncertain_key(scenario: Scenario, key: str) -> None:
     try:
         value = scenario.get(key)
     except ScenarioError as exc:
-        raise ValueError(f"uncertainty: {key!r}: {exc.message}") from None
+        raise ValueError(f"uncertainty: {_quoted(key)}: {exc.message}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"uncertainty: {key!r} is not a number, so it cannot be sampled")
 
@@ -445,15 +539,14 @@ def _material_defaults() -> dict[str, dict]:
     return tomllib.loads(text)
 
 
-def _read_toml(path: Path, key: str | None = None) -> dict:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=str(path), key=key) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a scenario file", file=str(path), key=key) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read: {exc.strerror}", file=str(path), key=key) from None
+def _read_toml(path: Path, key: str | None = None, digest: dict | None = None) -> dict:
+    """Parse a scenario file: a regular file of at most 1 MB, UTF-8 TOML, nested at most MAX_NESTING deep.
+
+    ``digest``, if given, receives the sha256 of the bytes that were parsed (``digest["sha256"]``).
+    """
+    data = read_bounded(path, SCENARIO_MAX_BYTES, what="scenario files", key=key, error=ScenarioError)
+    if digest is not None:
+        digest["sha256"] = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise ScenarioError("the file is empty; a scenario needs at least one TOML key (or use the defaults with no file)", file=str(path))
     try:
@@ -461,11 +554,16 @@ def _read_toml(path: Path, key: str | None = None) -> dict:
     except UnicodeDecodeError:
         raise ScenarioError("not a text file (invalid UTF-8); scenario files are TOML", file=str(path)) from None
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"invalid TOML: {exc}", file=str(path)) from None
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
         raise ScenarioError("invalid TOML: arrays or tables nested too deeply", file=str(path)) from None
+    depth = _nesting(doc)
+    if depth > MAX_NESTING:
+        raise ScenarioError(f"tables or arrays nested more than {MAX_NESTING} levels deep (a dotted key with "
+                            "too many parts?); scenario files nest only a few levels", file=str(path))
+    return doc
 
 
 def _merge(into: dict, new: dict, origins: dict, origin: str, prefix: tuple = ()) -> None:
@@ -486,39 +584,120 @@ def _mark(value: Any, origins: dict, origin: str, path: tuple) -> None:
             _mark(v, origins, origin, path + (k,))
 
 
-def _read_chain(path: Path, origins: dict, seen: tuple[Path, ...] = ()) -> dict:
-    """Read a scenario file and, first, the base files it names."""
-    resolved = path.resolve()
-    if resolved in seen:
-        chain = " -> ".join(str(p) for p in seen + (resolved,))
-        raise ScenarioError(f"base files include each other ({chain})", file=str(path), key="base")
-    raw = _read_toml(path)
-    merged: dict = {}
-    base = raw.get("base")
-    if base is not None:
+def _nesting(value: Any, limit: int = MAX_NESTING) -> int:
+    """How deep tables and arrays nest in ``value`` (iterative; stops counting past ``limit``)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """User text for an error line: control characters escaped, clipped, in quotes."""
+    return "'" + clip(one_line(str(text)), limit) + "'"
+
+
+def _read_chain(path: Path, origins: dict, digest: dict | None = None) -> dict:
+    """Read a scenario file and the chain of ``base`` files it names (iteratively), then merge them.
+
+    The chain is at most :data:`MAX_BASE_DEPTH` files; a file that appears twice is a cycle.
+    """
+    chain: list[tuple[Path, dict]] = []
+    seen: list[str] = []
+    current, named_by = path, None
+    while True:
+        if named_by is not None:
+            parent, base = named_by
+            problem = describe_problem(current)
+            if problem:
+                raise ScenarioError(f"base file {_quoted(base)} {problem} (looked at {current})",
+                                    file=str(parent), key="base")
+        raw = _read_toml(current, digest=digest if not chain else None)
+        resolved = os.path.realpath(current)
+        if resolved in seen:
+            cycle = " -> ".join(seen + [resolved])
+            raise ScenarioError(f"base files include each other ({cycle})", file=str(current), key="base")
+        seen.append(resolved)
+        chain.append((current, raw))
+        base = raw.get("base")
+        if base is None:
+            break
         if not isinstance(base, str) or not base:
-            raise ScenarioError("must be a file name (string)", file=str(path), key="base")
-        base_path = (path.parent / base)
-        if not base_path.is_file():
-            raise ScenarioError(f"base file {base!r} not found (looked at {base_path})", file=str(path), key="base")
-        merged = _read_chain(base_path, origins, seen + (resolved,))
-    _merge(merged, raw, origins, str(path))
+            raise ScenarioError("must be a file name (string)", file=str(current), key="base")
+        if len(chain) >= MAX_BASE_DEPTH:
+            raise ScenarioError(f"the chain of base files is longer than {MAX_BASE_DEPTH} files (a file, its "
+                                "base, that file's base, ...); flatten it", file=str(path), key="base")
+        named_by = (current, base)
+        current = current.parent / base
+    merged: dict = {}
+    for file, raw in reversed(chain):
+        _merge(merged, raw, origins, str(file))
     return merged
 
 
-def parse_override_value(text: str) -> Any:
-    """Parse the value of ``--set key=value`` as a TOML value, else keep it as a string."""
+def parse_override_value(text: str, source: str = "--set", key: str | None = None) -> Any:
+    """Parse the value of ``--set key=value`` as a TOML value, else keep it as a string.
+
+    Raises
+    ------
+    ScenarioError
+        (naming ``source``, e.g. ``--set`` or ``--grid``) for a control character such as a
+        newline (it could smuggle in another key), a value over 100,000 characters, or
+        arrays nested more than MAX_NESTING deep.
+    """
+    if has_control(text):
+        raise ScenarioError(f"control characters (newline, carriage return, escape, ...) are not allowed in "
+                            f"values; got {_quoted(text)}", file=source, key=key)
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise ScenarioError(f"the value is {len(text):,} characters long; at most {MAX_OVERRIDE_CHARS:,}",
+                            file=source, key=key)
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ScenarioError(f"arrays nested too deeply; at most {MAX_NESTING} levels", file=source,
+                            key=key) from None
+    if _nesting(value) > MAX_NESTING:
+        raise ScenarioError(f"arrays nested too deeply; at most {MAX_NESTING} levels", file=source, key=key)
+    return value
+
+
+def check_override_key(dotted: str, source: str = "--set") -> list[str]:
+    """Check a dotted key given on the command line or to ``with_overrides``; return its parts.
+
+    Raises
+    ------
+    ScenarioError
+        For an empty part, a control character, or more than MAX_KEY_PARTS parts.
+    """
+    if not isinstance(dotted, str):
+        raise ScenarioError(f"keys are dotted strings (got {type(dotted).__name__})", file=source)
+    if has_control(dotted):
+        raise ScenarioError(f"control characters are not allowed in keys; got {_quoted(dotted)}", file=source)
+    parts = dotted.split(".")
+    if len(parts) > MAX_KEY_PARTS:
+        raise ScenarioError(f"a dotted key has at most {MAX_KEY_PARTS} parts (got {len(parts)})", file=source,
+                            key=clip(dotted, 80))
+    if not dotted or any(not p for p in parts):
+        raise ScenarioError("not a dotted key path (e.g. restriction.duration_months)", file=source,
+                            key=clip(dotted, 80))
+    return parts
 
 
 def _apply_overrides(raw: dict, overrides: dict[str, Any] | None, origins: dict) -> None:
     for dotted, value in (overrides or {}).items():
-        parts = dotted.split(".")
-        if not dotted or any(not p for p in parts):
-            raise ScenarioError("not a dotted key path (e.g. restriction.duration_months)", file="--set", key=dotted)
+        parts = check_override_key(dotted)
         node = raw
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part)
@@ -531,6 +710,8 @@ def _apply_overrides(raw: dict, overrides: dict[str, Any] | None, origins: dict)
             node = child
         if type(value).__module__ == "numpy":  # numpy scalars and arrays -> plain Python
             value = value.tolist()
+        if _nesting(value) > MAX_NESTING:
+            raise ScenarioError(f"nested more than {MAX_NESTING} levels deep", file="--set", key=dotted)
         node[parts[-1]] = copy.deepcopy(value)
         _mark(value, origins, "--set", tuple(parts))
 
@@ -559,7 +740,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     """
     path = bundled_scenario_path() if path is None else Path(path)
     origins: dict[tuple, str] = {}
-    raw = _read_chain(path, origins)
+    digest: dict = {}
+    raw = _read_chain(path, origins, digest)
     # The bundled material defaults sit under whatever the file says.
     defaults = _material_defaults()
     materials = raw.get("materials", {})
@@ -575,28 +757,60 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
         merged_materials[mid] = entry
     raw["materials"] = merged_materials
     _apply_overrides(raw, overrides, origins)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = digest["sha256"]                 # of the bytes that were parsed (the file is read once)
     scenario = _validate(raw, str(path), origins, source_file=str(path), sha=sha, strict=True)
+    scenario._explicit = _dotted(origins)
     _check_data_paths(scenario)
     return scenario
+
+
+def _dotted(origins: dict) -> frozenset[str]:
+    """Every key path the files and overrides wrote, as dotted keys."""
+    return frozenset(".".join(str(p) for p in path) for path in origins)
 
 
 def _check_data_paths(s: Scenario) -> None:
     """Custom data paths resolve relative to the scenario file; a missing one fails at load."""
     base = Path(s.source_file).parent
-    checks = [("economy.dependence_file", s.economy.dependence_file, Path.is_file, "file")]
+    checks = [("economy.use_table", s.economy.use_table, Path.is_dir, "use-table folder")]
     if s.economy.table not in BUNDLED_TABLES:
         checks.append(("economy.table", s.economy.table, Path.is_dir, "table directory"))
     for key, value, exists, kind in checks:
         if value:
             where = Path(value) if Path(value).is_absolute() else base / value
-            if not exists(where):
-                raise ScenarioError(f"{kind} {value!r} not found (looked at {where}; relative paths "
+            problem = describe_problem(where, want="directory" if exists is Path.is_dir else "file")
+            if problem:
+                raise ScenarioError(f"{kind} {_quoted(value)} {problem} (looked at {where}; relative paths "
                                     "start at the scenario file's directory)", file=s.source_file, key=key)
+
+
+#: Keys of earlier versions and what replaced them (model v2, docs/model.md).
+MIGRATED = {
+    ("inventory", "cover_months"): "firm groups are now the applications of the use table, each with its own "
+                                   "cover (criticality.csv); scale them with inventory.cover_scale",
+    ("inventory", "demand_share"): "firm groups are now the applications of the use table with their shares "
+                                   "of demand (use_table.csv); point economy.use_table at your own table",
+    ("economy", "dependence_file"): "replaced by economy.use_table (a folder with the physical use table)",
+    ("economy", "dependence_scale"): "replaced by economy.criticality_scale (multiplies every application's "
+                                     "criticality)",
+}
+
+
+def _refuse_migrated(raw: dict, file: str, origins: dict) -> None:
+    """A key of an earlier version gets an error naming what replaced it."""
+    for (table, key), new in MIGRATED.items():
+        if isinstance(raw.get(table), dict) and key in raw[table]:
+            raise ScenarioError(f"no longer exists: {new}", file=origins.get((table, key), file), key=f"{table}.{key}")
+    for mid, entry in (raw.get("materials") or {}).items():
+        if isinstance(entry, dict) and "dependence_scale" in entry:
+            raise ScenarioError("no longer exists: replaced by materials.<id>.criticality_scale",
+                                file=origins.get(("materials", mid, "dependence_scale"), file),
+                                key=f"materials.{mid}.dependence_scale")
 
 
 def _validate(raw: dict, file: str, origins: dict, source_file: str | None, sha: str | None,
               strict: bool = False) -> Scenario:
+    _refuse_migrated(raw, file, origins)
     raw = dict(raw)
     raw["source_file"] = source_file
     raw["source_sha256"] = sha
@@ -670,10 +884,73 @@ def _to_scenario_error(err: dict, file: str, origins: dict) -> ScenarioError:
             if tuple(key.split("."))[:n] in origins:
                 origin = origins[tuple(key.split("."))[:n]]
                 break
+    if etype in _RANGE_ERRORS:
+        allowed = _allowed_range(loc)
+        if allowed:
+            msg = f"{msg}; allowed: {allowed}"
+    elif etype in ("too_long", "string_too_long") and isinstance(err.get("input"), (str, list, dict)):
+        limit = (err.get("ctx") or {}).get("max_length")
+        kind = "characters" if isinstance(err["input"], str) else "entries"
+        if limit is not None:
+            msg = f"has {len(err['input']):,} {kind}; at most {limit:,}"
+        return ScenarioError(msg, file=origin, key=clip(key or "", 200) or None)
     got = err.get("input")
     if etype not in ("model_type", "dict_type") and not isinstance(got, (dict, list)) and got is not None:
-        msg = f"{msg} (got {got!r})"
-    return ScenarioError(msg, file=origin, key=key)
+        msg = f"{msg} (got {clip(one_line(repr(got)), 80)})"
+    return ScenarioError(msg, file=origin, key=clip(key, 200) if key else key)
+
+
+_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _allowed_range(loc: tuple) -> str | None:
+    """Describe the range of the field at ``loc`` from its Field bounds: ``0.01 to 24``, ``at least 0``."""
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return None
+    model: Any = Scenario
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None) if isinstance(model, type) else None
+        if fields is None or part not in fields:
+            if model is not None and isinstance(model, type) and issubclass(model, BaseModel):
+                return None
+            continue            # a dict key (a material id, an uncertain key)
+        info = fields[part]
+        ann = info.annotation
+        args = getattr(ann, "__args__", ())
+        inner = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (inner[0] if inner else None)
+        if getattr(ann, "__origin__", None) is dict:
+            model = args[1]
+    if info is None:
+        return None
+    bounds: dict = {}
+    metas = list(info.metadata)
+    for arg in getattr(info.annotation, "__args__", ()) or ():        # list[Share], Share | None
+        metas += list(getattr(arg, "__metadata__", ()))
+        for sub in getattr(arg, "__args__", ()) or ():
+            metas += list(getattr(sub, "__metadata__", ()))
+    metas += list(getattr(info.annotation, "__metadata__", ()))
+    for meta in metas:
+        for sub in [meta, *getattr(meta, "metadata", ())]:
+            for name in ("ge", "gt", "le", "lt"):
+                if getattr(sub, name, None) is not None:
+                    bounds.setdefault(name, getattr(sub, name))
+    low = high = None
+    if "ge" in bounds or "gt" in bounds:
+        low = f"{bounds['ge']:g}" if "ge" in bounds else f"more than {bounds['gt']:g}"
+    if "le" in bounds or "lt" in bounds:
+        high = f"{bounds['le']:g}" if "le" in bounds else f"less than {bounds['lt']:g}"
+    if low and high:
+        return f"{low} to {high}"
+    if low:
+        return f"at least {low}" if "ge" in bounds else low
+    if high:
+        return f"at most {high}" if "le" in bounds else high
+    return None
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Loading input-output tables and the sector x material dependence table.
+"""Loading input-output tables.
 
 This is the I/O edge of the economy layer: it reads CSV files, checks them
 and hands plain numpy arrays to :mod:`simulator.model.economy`.
@@ -17,6 +17,9 @@ A table is a directory in the MIC layout (see ``data/SOURCES_io_tables.md``):
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +40,12 @@ class _LazyPandas:
 pd = _LazyPandas()
 
 from simulator.errors import DataError
-from simulator.io.datafiles import FINE_TABLE, bundled_dependence_path, bundled_table_dir
+from simulator.io.files import TABLE_MAX_BYTES, check_directory, read_bounded  # noqa: E402
+from simulator.io.text import clip, one_line  # noqa: E402
+
+#: What pandas raises for a malformed CSV (ParserError and EmptyDataError are ValueErrors).
+#: Anything else (an ImportError, MemoryError, a bug) is not "cannot parse CSV" and propagates.
+CSV_ERRORS = (ValueError, UnicodeError, csv.Error, IndexError, KeyError, OverflowError, TypeError)
 
 IMPORT_COLUMNS = ("fd_impo", "fd_imta", "fd_imtx")
 NON_GDP_VA_ROWS = ("ohcr",)
@@ -94,20 +102,28 @@ def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, key: str = "economy.table", **kw) -> pd.DataFrame:
-    if not path.exists():
-        raise DataError("file not found (an input-output table needs Z.csv, final_demand.csv and value_added.csv)", file=str(path), key=key)
+    """Read a CSV data file (a regular file of at most 200 MB) as a frame, or raise one :class:`DataError`.
+
+    The file is read once, bounded (:func:`simulator.io.files.read_bounded`: no FIFO,
+    device, directory or symbolic-link loop), and parsed from memory.
+    """
+    if not os.path.lexists(path):
+        hint = (" (an input-output table needs Z.csv, final_demand.csv and value_added.csv)"
+                if key == "economy.table" else "")
+        raise DataError(f"file not found{hint}", file=str(path), key=key)
+    data = read_bounded(path, TABLE_MAX_BYTES, what="data files", key=key, error=DataError)
     try:
-        return pd.read_csv(path, **kw)
-    except Exception as exc:  # pandas raises many types for malformed CSV
-        raise DataError(f"cannot parse CSV: {exc}", file=str(path), key=key) from None
+        return pd.read_csv(io.BytesIO(data), **kw)
+    except CSV_ERRORS as exc:  # malformed CSV, in any of the ways pandas reports it
+        raise DataError(f"cannot parse CSV: {clip(one_line(str(exc)), 200)}", file=str(path),
+                        key=key) from None
 
 
 @lru_cache(maxsize=16)
 def load_table(directory: str) -> IOTable:
     """Read and check a table directory. Cached: tables are immutable."""
-    d = Path(directory)
-    if not d.is_dir():
-        raise DataError("input-output table directory not found", file=str(d), key="economy.table")
+    d = check_directory(Path(directory), key="economy.table", error=DataError,
+                        what="input-output table directory")
     z = _read_csv(d / "Z.csv", index_col=0, dtype={0: str})
     z.index = z.index.astype(str)
     z.columns = z.columns.astype(str)
@@ -165,7 +181,7 @@ def load_table(directory: str) -> IOTable:
     manufacturing = np.ones(len(codes), dtype=bool)
     parents = None
     sectors_path = d / "sectors.csv"
-    if sectors_path.exists():
+    if os.path.lexists(sectors_path):
         sec = _read_csv(sectors_path, dtype=str)
         if "sector_code" not in sec.columns or sec["sector_code"].duplicated().any():
             raise DataError("needs a sector_code column with one row per sector", file=str(sectors_path), key="economy.table")
@@ -199,68 +215,4 @@ def load_table(directory: str) -> IOTable:
         import_share=m,
         manufacturing=manufacturing,
         parent_codes=parents,
-    )
-
-
-@lru_cache(maxsize=16)
-def _read_dependence(path: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise DataError("dependence file not found", file=path, key="economy.dependence_file")
-    df = _read_csv(p, key="economy.dependence_file", dtype={"sector_code": str, "material": str})
-    need = {"sector_code", "material", "dependence_share"}
-    if not need <= set(df.columns):
-        raise DataError(f"needs columns {sorted(need)}", file=path, key="economy.dependence_file")
-    if df["sector_code"].isna().any() or df["material"].isna().any():
-        raise DataError("every row needs a sector_code and a material", file=path, key="economy.dependence_file")
-    vals = pd.to_numeric(df["dependence_share"], errors="coerce")
-    bad = vals.isna() | (vals < 0) | (vals > 1)
-    if bad.any():
-        row = df[bad].iloc[0]
-        raise DataError(
-            f"dependence_share must be numbers in [0, 1] (got {row['dependence_share']!r} for sector "
-            f"{row['sector_code']}, material {row['material']})", file=path, key="economy.dependence_file")
-    if df.duplicated(["sector_code", "material"]).any():
-        raise DataError("duplicate (sector_code, material) rows", file=path, key="economy.dependence_file")
-    df = df.copy()
-    df["dependence_share"] = vals
-    return df
-
-
-def dependence_matrix(table: IOTable, materials: tuple[str, ...], path: str | None = None) -> np.ndarray:
-    """Sector x material dependence shares for ``table``, shape (n, M).
-
-    Rows of the file are at the table's own sector codes, or at the 185
-    MIC codes, which are aggregated to a 37-sector table by output
-    weights: d_I = sum_{i in I} x_i d_i / sum_{i in I} x_i.
-    """
-    path = path or str(bundled_dependence_path())
-    df = _read_dependence(path)
-    unknown_m = sorted(set(df["material"]) - set(materials))
-    if unknown_m:
-        raise DataError(
-            f"materials {unknown_m} are not in the scenario (scenario materials: {list(materials)})",
-            file=path, key="economy.dependence_file",
-        )
-    codes = set(table.codes)
-    rows = set(df["sector_code"])
-    D = np.zeros((table.n, len(materials)))
-    if rows <= codes:
-        idx = {c: i for i, c in enumerate(table.codes)}
-        for r in df.itertuples(index=False):
-            D[idx[r.sector_code], materials.index(r.material)] = r.dependence_share
-        return D
-    fine = load_table(str(bundled_table_dir(FINE_TABLE)))
-    if rows <= set(fine.codes) and fine.parent_codes and set(fine.parent_codes) == codes:
-        Dfine = dependence_matrix(fine, materials, path)
-        idx = {c: i for i, c in enumerate(table.codes)}
-        weights = np.zeros((table.n, fine.n))
-        for j, parent in enumerate(fine.parent_codes):
-            weights[idx[parent], j] = fine.output_jpy_mn[j]
-        weights /= weights.sum(axis=1, keepdims=True)
-        return weights @ Dfine
-    missing = sorted(rows - codes)[:5]
-    raise DataError(
-        f"sector codes {missing} are not in table {table.name!r}; give a dependence file at this table's codes",
-        file=path, key="economy.dependence_file",
     )

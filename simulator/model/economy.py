@@ -7,7 +7,11 @@ Pure functions over numpy arrays; the equations are in ``docs/model.md``
 - ``A = Z diag(x)^-1``: input coefficients; ``m``: import shares;
 - ``B_ij = (1 - m_i) A_ij x_j / x_i``: share of sector i's output sold
   as domestic intermediate input to j (the rest goes to final demand);
-- ``delta``: direct output loss share from missing materials;
+- ``L_a``: output loss of application (product line) ``a`` of the physical
+  use table (:func:`line_losses`);
+- ``delta``: direct output loss share of each sector (:func:`direct_loss`):
+  the buyer of the material loses its lines, ``sum_a w_a L_a``, and an
+  assembler that needs the component loses ``max_a f_a (1 - z_a) L_a``;
 - ``K_ij = kappa (1 - m_i)`` on critical links i -> j, else 0.
 
 Output loss shares ``q`` (0 = baseline, 1 = nothing produced) solve, per
@@ -19,7 +23,9 @@ scenario-month::
 Both are monotone fixed points with unique solutions (K <= 1 and
 rho(B) < 1). With K = 0 this is the mixed exogenous/endogenous Leontief
 model; the downstream step is the Leontief critical-input constraint of
-Pichler et al. (2022).
+Pichler et al. (2022). Over time, capacity returns at a limited rate after
+material is back (:func:`restart_lag`), and made-to-order sectors make up a
+share of lost deliveries later, up to a capacity ceiling (:func:`catch_up`).
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ import numpy as np
 class EconomyStructure:
     """Everything about the economy that does not change between steps.
 
-    Built once per (table, dependence, criticality) by
-    :func:`build_structure`; shared by every scenario of a batch.
+    Built once per (table, use table, criticality) by
+    :func:`build_structure`; shared by every scenario of a batch. ``F``
+    are the sectors the use table names (buyers and assemblers), at the use
+    table's resolution; ``A`` applications; ``L`` final links.
     """
 
-    output_jpy_bn_per_month: np.ndarray  # (n,) baseline, scaled to current GDP
+    output_jpy_bn_per_month: np.ndarray  # (n,) baseline, per unit of annual GDP
     va_ratio: np.ndarray                  # (n,) value added / output
     B: np.ndarray                         # (n, n)
     links: tuple                          # (src idx, dst idx, weight) of critical links
@@ -45,8 +53,18 @@ class EconomyStructure:
     H: np.ndarray                         # (c, c) reduced upstream operator
     G: np.ndarray                         # (n-c, c) loss of the other sectors given the candidates
     others: np.ndarray                    # (n-c,)
-    dependence: np.ndarray                # (n, M)
-    use_share: np.ndarray                 # (n, M) share of each material used by each sector
+    line_buyer: np.ndarray                # (A, F) application's share of its buyer's output
+    link_app: np.ndarray                  # (L,) application of each final link
+    link_col: np.ndarray                  # (L,) assembler of each link, column of F
+    link_share: np.ndarray                # (L,) share of the assembler's output needing the component
+    link_import: np.ndarray               # (L,) share of the component imported ready-made
+    to_table: np.ndarray                  # (F, n) F-sector losses -> table sectors (output weights)
+    deferred_col: np.ndarray              # (D,) made-to-order sectors among F
+    deferred_share: np.ndarray            # (D,) share of their lost final deliveries that is deferred
+    deferred_final: np.ndarray            # (D,) share of their output that goes to final demand
+    deferred_weight: np.ndarray           # (D,) their output / their table sector's output
+    deferred_table: np.ndarray            # (D,) their table sector
+    chain_output: np.ndarray              # (n, n) output of i per unit of j's final output, (I - A_dom)^-1
 
 
 def input_coefficients(Z: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -241,18 +259,55 @@ def _group_rows(bits: np.ndarray):
     return order, starts, packed
 
 
-def build_structure(table, dependence: np.ndarray, gdp_jpy_bn: float,
-                    criticality: float, min_share: float,
+@dataclass(frozen=True)
+class UseLinks:
+    """The physical use table's wiring into a table's sectors (arrays for :func:`build_structure`).
+
+    Attributes
+    ----------
+    line_buyer : ndarray (A, F)
+    link_app, link_col : ndarray of int (L,)
+    link_share, link_import : ndarray (L,)
+    to_table : ndarray (F, n)
+    deferred_col, deferred_table : ndarray of int (D,)
+    deferred_share, deferred_final, deferred_weight : ndarray (D,)
+    """
+
+    line_buyer: np.ndarray
+    link_app: np.ndarray
+    link_col: np.ndarray
+    link_share: np.ndarray
+    link_import: np.ndarray
+    to_table: np.ndarray
+    deferred_col: np.ndarray
+    deferred_share: np.ndarray
+    deferred_final: np.ndarray
+    deferred_weight: np.ndarray
+    deferred_table: np.ndarray
+
+
+def build_structure(table, use: UseLinks, gdp_jpy_bn: float, criticality: float, min_share: float,
                     critical_scope: str = "manufacturing") -> EconomyStructure:
-    """Precompute everything that does not change between steps."""
+    """Precompute everything that does not change between steps.
+
+    Parameters
+    ----------
+    table : simulator.io.tables.IOTable
+    use : UseLinks
+        The use table wired into ``table``'s sectors.
+    gdp_jpy_bn : float
+        Annual GDP the table is scaled to, billion yen.
+    criticality, min_share : float
+        Strength and threshold of the critical-input links (``economy.criticality``,
+        ``economy.critical_input_min_share``).
+    """
     x = table.output_jpy_mn
     A = input_coefficients(table.Z_jpy_mn, x)
     B = output_shares(A, x, table.import_share)
     eligible = table.manufacturing if critical_scope == "manufacturing" else np.ones(table.n, bool)
     links = critical_links(A, table.import_share, criticality, min_share, eligible)
-    # Candidates: sectors with any direct dependence, and everything downstream of them.
-    direct = dependence.max(axis=1) > 0
-    reach = direct.copy()
+    # Candidates: sectors the use table can hit directly, and everything downstream of them.
+    reach = use.to_table.max(axis=0) > 0
     src, dst, _ = links
     for _ in range(table.n):
         new = reach.copy()
@@ -264,102 +319,175 @@ def build_structure(table, dependence: np.ndarray, gdp_jpy_bn: float,
     H, G, others = reduce_upstream(B, candidates)
     scale = gdp_jpy_bn / (table.value_added_gdp_jpy_mn.sum() / 1000.0)
     out_month = x / 1000.0 * scale / 12.0
-    weights = dependence * x[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        use_share = np.where(weights.sum(0) > 0, weights / weights.sum(0), 0.0)
+    va = table.value_added_gdp_jpy_mn / x
+    A_dom = (1.0 - table.import_share)[:, None] * np.clip(A, 0.0, None)
     return EconomyStructure(
         output_jpy_bn_per_month=out_month,
-        va_ratio=table.value_added_gdp_jpy_mn / x,
+        va_ratio=va,
         B=B,
         links=links,
         candidates=candidates,
         H=H,
         G=G,
         others=others,
-        dependence=dependence,
-        use_share=use_share,
+        line_buyer=use.line_buyer,
+        link_app=use.link_app,
+        link_col=use.link_col,
+        link_share=use.link_share,
+        link_import=use.link_import,
+        to_table=use.to_table,
+        deferred_col=use.deferred_col,
+        deferred_share=use.deferred_share,
+        deferred_final=use.deferred_final,
+        deferred_weight=use.deferred_weight,
+        deferred_table=use.deferred_table,
+        chain_output=np.linalg.inv(np.eye(table.n) - A_dom),
     )
 
 
-def direct_loss_proportional(shortage: np.ndarray, dependence: np.ndarray) -> np.ndarray:
-    """Direct loss ``delta_i = min(1, max_m d_im s_m)`` when every sector gets
-    the same share of its material need.
+def line_losses(shortage: np.ndarray, criticality: np.ndarray, app: np.ndarray, n_apps: int) -> np.ndarray:
+    """Output loss share of every application (product line), (B, H, A).
+
+    ``L_a = min(1, max_m c_ma s_ma)``: a line stops in proportion to its
+    scarcest material (a magnet line needs both NdFeB and Dy/Tb).
 
     Parameters
     ----------
-    shortage : ndarray (R, M)
-        Unmet share of each material's demand, in [0, 1].
-    dependence : ndarray (R, n, M) or (n, M)
-        Dependence shares (already scaled per scenario).
+    shortage : ndarray (B, M, K, H)
+        Unmet share of each firm group's need, month by month.
+    criticality : ndarray (B, M, K)
+        Output lost per unit share of material missing, in [0, 1].
+    app : ndarray of int (M, K)
+        Application of each firm group (-1: an unused group).
+    n_apps : int
     """
-    return np.minimum(1.0, (dependence * shortage[:, None, :]).max(axis=-1))
+    B, M, K, H = shortage.shape
+    out = np.zeros((B, H, n_apps))
+    for m in range(M):
+        for g in range(K):
+            a = app[m, g]
+            if a >= 0:
+                np.maximum(out[:, :, a], criticality[:, m, g, None] * shortage[:, m, g, :], out=out[:, :, a])
+    return np.minimum(out, 1.0, out=out)
 
 
-def direct_loss_scaled(shortage: np.ndarray, dependence: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """:func:`direct_loss_proportional` with dependence ``min(1, d_im scale_rm)``,
-    one material at a time (no (R, n, M) temporary).
+def direct_loss(lines: np.ndarray, st: EconomyStructure, link_weight: np.ndarray | None = None) -> np.ndarray:
+    """Direct output loss share of the use table's sectors, (R, F), from line losses (R, A).
+
+    A buyer loses the sum of its lines, ``sum_a w_a L_a``; an assembler that
+    cannot ship without a component loses ``max_a f_a (1 - z_a) L_a`` (its
+    components hit the same products: the scarcest binds); a sector loses
+    the larger of the two, at most everything. ``@ st.to_table`` aggregates
+    the result to the table's sectors by output weights (the identity when
+    the table is the use table's).
 
     Parameters
     ----------
-    shortage : ndarray (R, M)
-    dependence : ndarray (n, M)
-        Unscaled dependence shares.
-    scale : ndarray (R, M)
-        Per-row multiplier of each material's dependence.
+    lines : ndarray (R, A)
+    st : EconomyStructure
+    link_weight : ndarray (R, L), optional
+        Per-row weight of each final link (softening channels that vary by
+        scenario and month); default ``f (1 - z)``.
     """
-    out = None
-    for m in range(shortage.shape[1]):
-        d = np.minimum(1.0, dependence[None, :, m] * scale[:, m, None])
-        d *= shortage[:, m, None]
-        out = d if out is None else np.maximum(out, d, out=out)
-    return np.minimum(1.0, out, out=out)
+    direct = lines @ st.line_buyer                                   # (R, F)
+    if len(st.link_app):
+        weight = st.link_share * (1.0 - st.link_import) if link_weight is None else link_weight
+        hit = lines[:, st.link_app] * weight                          # (R, L)
+        for j, col in enumerate(st.link_col):
+            np.maximum(direct[:, col], hit[:, j], out=direct[:, col])
+    return np.minimum(direct, 1.0, out=direct)
 
 
-def priority_fill(available_share: np.ndarray, use_share: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Fill ratio per sector when ``order`` sectors are served in full first.
+def restart_lag(delta: np.ndarray, ramp_months: np.ndarray) -> np.ndarray:
+    """Output comes back over a ramp after material is back, (B, H, n) monthly averages.
+
+    While shortages hold a sector's capacity down, its loss is the direct
+    loss ``d_h``. When they ease faster than the ramp allows, the loss
+    falls linearly from its last level ``L`` to zero over ``ramp`` months
+    (a step of ``L / ramp`` per month), and the month's loss is the
+    average over the month of that line (``L - step / 2``, or
+    ``L^2 / (2 step)`` when it reaches zero within the month), never below
+    ``d_h``. ``ramp = 0`` means no lag. Continuous in ``d`` and ``ramp``.
 
     Parameters
     ----------
-    available_share : ndarray (R, M)
-        Material available as a share of demand (1 - shortage).
-    use_share : ndarray (n, M)
-        Each sector's share of the material's demand.
-    order : ndarray of int
-        Priority sectors, first served first. Others share what is left
-        in proportion to their demand.
-
-    Returns
-    -------
-    ndarray (R, n, M) of fill ratios in [0, 1].
+    delta : ndarray (B, H, n)
+        Direct loss shares month by month.
+    ramp_months : ndarray (B,)
+        Months a line takes to get back to normal output once material is back.
     """
-    R, M = available_share.shape
-    n = use_share.shape[0]
-    fill = np.empty((R, n, M))
-    left = available_share.copy()
-    is_priority = np.zeros(n, bool)
-    for i in order:
-        need = use_share[i][None, :]
+    out = delta.copy()
+    ramp = np.asarray(ramp_months, float)[:, None]
+    if not (ramp > 0).any():
+        return out
+    level = delta[:, 0].copy()                            # loss at the end of the month
+    step = level / np.where(ramp > 0, ramp, 1.0)
+    for h in range(1, delta.shape[1]):
+        d = delta[:, h]
+        falling = np.maximum(level - step, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(need > 0, np.minimum(1.0, left / need), 1.0)
-        fill[:, i, :] = f
-        left = np.maximum(0.0, left - f * need)
-        is_priority[i] = True
-    rest_need = use_share[~is_priority].sum(axis=0)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rest = np.where(rest_need > 0, np.minimum(1.0, left / rest_need), 1.0)
-    fill[:, ~is_priority, :] = rest[:, None, :]
-    return fill
+            average = np.where(level >= step, level - 0.5 * step,
+                               np.where(step > 0, level * level / (2.0 * np.maximum(step, 1e-300)), 0.0))
+        lagged = (ramp > 0) & (d < falling)
+        out[:, h] = np.where(ramp > 0, np.maximum(d, average), d)
+        level = np.where(lagged, falling, d)
+        step = np.where(lagged, step, d / np.where(ramp > 0, ramp, 1.0))
+    return out
+
+
+#: A sector works off deferred orders only while less than this share of its capacity is cut (assumption).
+CATCH_UP_CUT = 0.02
+
+
+def catch_up(direct: np.ndarray, deferred: np.ndarray, final: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """Output made up later for deferred orders, as a share of baseline monthly output, (B, H, D).
+
+    A made-to-order sector whose own capacity is cut by ``d`` (its direct
+    loss, after the restart lag) fails to deliver ``d x final`` of its
+    baseline output to final customers each month; a share ``deferred`` of
+    that joins a backlog. Each month the backlog is worked off up to the
+    spare capacity ``(ceiling - 1) clip(1 - d / CATCH_UP_CUT, 0, 1)``: up to
+    ``ceiling - 1`` once the sector has its inputs back, nothing while more
+    than :data:`CATCH_UP_CUT` of its capacity is still cut (linear in
+    between, so the result is continuous). Orders still open at the
+    horizon's end are not counted.
+
+    Parameters
+    ----------
+    direct : ndarray (B, H, D)
+        The made-to-order sectors' direct loss shares month by month.
+    deferred : ndarray (B, D)
+        Share of lost final deliveries deferred (0 = cancelled).
+    final : ndarray (D,)
+        Share of each sector's output that goes to final demand.
+    ceiling : ndarray (B,)
+        Most output a sector can reach, as a multiple of its baseline.
+    """
+    B, H, D = direct.shape
+    made = np.zeros((B, H, D))
+    backlog = np.zeros((B, D))
+    for h in range(H):
+        backlog += deferred * final[None, :] * direct[:, h]
+        spare = (ceiling[:, None] - 1.0) * np.clip(1.0 - direct[:, h] / CATCH_UP_CUT, 0.0, 1.0)
+        made[:, h] = np.minimum(backlog, spare)
+        backlog -= made[:, h]
+    return made
 
 
 def output_loss(delta: np.ndarray, structure: EconomyStructure) -> np.ndarray:
     """Output loss shares ``q`` (R, n) from direct loss shares ``delta`` (R, n)."""
+    return output_losses(delta, structure)[1]
+
+
+def output_losses(delta: np.ndarray, structure: EconomyStructure) -> tuple[np.ndarray, np.ndarray]:
+    """Supply-side and total output loss shares ``(s, q)``, each (R, n), from ``delta`` (R, n)."""
     s = downstream_closure(delta, structure.links)
     R, n = s.shape
     q = np.zeros((R, n))
     c = structure.candidates
     if len(c) == 0:
-        return q
+        return s, q
     qc = solve_max_linear(s[:, c], structure.H)
     q[:, c] = qc
     q[:, structure.others] = qc @ structure.G.T
-    return q
+    return s, q

@@ -13,8 +13,10 @@ from types import ModuleType
 
 from simulator.model.supply import SupplyInputs, SupplyPaths, prepare, run_steps, to_paths
 
-#: Smallest batch worth importing numba for (its import and cache load take ~0.5 s).
-MIN_COMPILED_BATCH = 32
+#: Smallest batch worth importing numba for: its import and cache load take ~0.85 s, which the
+#: numpy loop needs a thousand scenarios to lose (a run's central value and 200 band draws take
+#: 0.19 s in numpy, 0.10 s compiled; benchmarks/bench_engine.py).
+MIN_COMPILED_BATCH = 1024
 
 
 def compiled_module(inp: SupplyInputs, method: str) -> ModuleType | None:
@@ -44,7 +46,7 @@ def simulate_supply(inp: SupplyInputs, method: str = "auto") -> SupplyPaths:
         vectorised over the batch. ``numba`` runs the same functions compiled
         (:mod:`simulator.model.supply_numba`) on lanes of scenarios. ``auto``
         uses the compiled loop when numba loads, the environment variable
-        ``RESIM_ENGINE`` is not ``numpy``, and the batch has 32 or more
+        ``RESIM_ENGINE`` is not ``numpy``, and the batch has 1,024 or more
         scenarios or the compiled loop is already loaded.
 
     Returns

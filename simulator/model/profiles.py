@@ -37,7 +37,7 @@ def restricted_fraction(start, duration, horizon_months: int, steps_per_month: i
 
 
 def severity_path(profile, start, restricted, horizon_months: int, steps_per_month: int) -> np.ndarray:
-    """Share of Chinese shipments withheld in each step, (B, S).
+    """Share of Chinese shipments withheld in each step, (B, S), times ``restricted``.
 
     Parameters
     ----------
@@ -47,15 +47,27 @@ def severity_path(profile, start, restricted, horizon_months: int, steps_per_mon
     start : array_like (B,)
         Restriction start, months.
     restricted : ndarray (B, S)
-        From :func:`restricted_fraction`.
+        Weights per step (:func:`restricted_fraction`, or ones for the
+        severity in force without weighting).
+
+    Notes
+    -----
+    A step that straddles two months of the profile gets their average,
+    weighted by the overlap, so the path is continuous in ``start``.
     """
     profile = np.asarray(profile, float)
     if profile.shape[1] == 1:                            # one severity: no month lookup needed
         return profile * restricted
-    t_mid = step_times(horizon_months, steps_per_month)[None, :] + 0.5 / steps_per_month
-    month = np.floor(t_mid - np.asarray(start, float)[:, None]).astype(int)
-    month = np.clip(month, 0, profile.shape[1] - 1)
-    return np.take_along_axis(profile, month, axis=1) * restricted
+    dt = 1.0 / steps_per_month
+    t0 = step_times(horizon_months, steps_per_month)[None, :] - np.asarray(start, float)[:, None]
+    out = np.zeros_like(np.asarray(restricted, float))
+    P = profile.shape[1]
+    for j in range(P):
+        lo = j if j > 0 else -np.inf                     # month j of the restriction, the last one open-ended
+        hi = j + 1 if j < P - 1 else np.inf
+        overlap = np.clip(np.minimum(t0 + dt, hi) - np.maximum(t0, lo), 0.0, dt) / dt
+        out += overlap * profile[:, j:j + 1]
+    return out * restricted
 
 
 def ramp_progress(start, duration, delay, ramp, horizon_months: int, steps_per_month: int) -> np.ndarray:
@@ -75,7 +87,8 @@ def ramp_progress(start, duration, delay, ramp, horizon_months: int, steps_per_m
         if (ramp > 0).all():                             # the usual case, in place
             elapsed /= ramp
             prog = elapsed
-        else:
-            prog = np.where(ramp > 0, elapsed / ramp, np.where(elapsed >= 0, 1.0, 0.0))
+        else:                                            # ramp 0: a step, as the share of the step after it
+            step = np.clip((elapsed + 0.5 / steps_per_month) * steps_per_month, 0.0, 1.0)
+            prog = np.where(ramp > 0, elapsed / ramp, step)
     np.clip(prog, 0.0, 1.0, out=prog)
     return prog if (duration > 0).all() else np.where(duration > 0, prog, 0.0)

@@ -1,22 +1,28 @@
 """Material supply layer: stocks and flows of rare earths, per material, per step.
 
 Equations and parameter sources are in ``docs/model.md`` (section
-"Material supply"). In one step, for every scenario and material:
+"Material supply"). Each material's buyers are split into *firm groups*, one
+per application of the physical use table (traction-motor magnets, EPS
+motors, autocatalysts, polishing powder, ...), each with its own share of
+demand and its own inventory cover. In one step, for every scenario and
+material:
 
 1. :func:`land_arrivals`: scheduled arrivals land (Chinese and other
    shipments, national refill); at a restriction's start
-   :func:`catch_pipeline` withholds or delays Chinese cargo not yet exported;
-2. :func:`share_arrivals`: arrivals are shared among firm groups: first what
-   each group lacks for this step's use, then what brings it back to its
-   target stock, then the rest by demand share;
-3. :func:`use_material`: each group uses ``min(demand, stock)``; what is
-   missing is shortfall;
+   :func:`catch_pipeline` holds or delays Chinese cargo not yet exported, and
+   at its end :func:`release_held` sends the held cargo on;
+2-3. :func:`share_and_use`: arrivals are shared among firm groups: first
+   what each group lacks for this step's use (by the allocation rule:
+   :func:`allocate`), then what brings it back to its target stock, then
+   the rest by demand share; each group then uses ``min(demand, stock)``
+   (pooled stocks are shared by the rule first); what is missing is shortfall;
 4. :func:`release_national`: the national stockpile releases to cover
-   shortfall (release rule);
+   shortfall (release rule), shared by the allocation rule;
 5. :func:`place_orders`: firms order demand plus a correction toward target
-   stock and target pipeline; China ships up to its (restricted) capacity,
-   other sources and allies up to theirs; shipments are scheduled to arrive
-   after their lead time.
+   stock and target pipeline; China ships up to its capacity (during a
+   restriction a volume cap, ``(1 - severity) x`` its baseline share plus
+   leakage), other sources and allies up to theirs; shipments are scheduled
+   to arrive after their lead time.
 
 Material balance closes every step: opening stocks + arrivals = use +
 closing stocks (corporate and national).
@@ -27,10 +33,8 @@ and plain loops only over the small axes (firm groups, materials, ring
 slots). :func:`run_steps` calls them step by step. Run by the Python
 interpreter (``method="numpy"``), each operation is vectorised over the
 whole batch; compiled by numba (:mod:`simulator.model.supply_numba`,
-``method="numba"``), the very same functions run on lanes of a few dozen
-scenarios at machine speed. The only kernel-specific code is
-:func:`scatter_add` (fancy indexing here, a loop when compiled), which a
-test checks on random inputs.
+``method="numba"``), the very same functions run one element at a time at
+machine speed. Only the primitives below have a second, scalar body.
 """
 
 from __future__ import annotations
@@ -58,24 +62,35 @@ TINY = 1e-12
 
 @dataclass(frozen=True)
 class SupplyInputs:
-    """Batched inputs of :func:`simulator.model.material.simulate_supply` (units in field names)."""
+    """Batched inputs of :func:`simulator.model.material.simulate_supply` (units in field names).
+
+    ``B`` scenarios, ``M`` materials, ``K`` firm groups per material (the
+    applications of the use table, highest bidder first; unused groups have
+    a zero share), ``S`` steps.
+    """
 
     steps_per_month: int
     horizon_months: int
     demand_t_per_month: np.ndarray          # (B, M) baseline
     china_share: np.ndarray                 # (B, M)
-    china_max_ratio: np.ndarray             # (B, M)
-    scope_share: np.ndarray                 # (B, M) share of Chinese flow restricted
-    severity: np.ndarray                    # (B, S) share withheld (already x restricted fraction)
+    china_max_ratio: np.ndarray             # (B, M) China's surge ceiling outside a restriction / baseline
+    scope_share: np.ndarray                 # (B, M) share of the Chinese flow the restriction covers
+    severity: np.ndarray                    # (B, S) share withheld while restricted (the profile's value)
     restricted: np.ndarray                  # (B, S) share of the step under restriction
+    leakage: np.ndarray                     # (B, S) share of the withheld flow reaching Japan via third countries
     lead_china_months: np.ndarray           # (B, S) lead time of Chinese orders placed in the step
     lead_other_months: np.ndarray           # (B,) lead time of other sources
     transit_months: np.ndarray              # (B,) last part of the lead time, after export
-    initial_severity: np.ndarray            # (1, B) (B,) severity in the first restricted month
+    initial_severity: np.ndarray            # (B,) severity in the first restricted month
+    held_share: np.ndarray                  # (B,) share of refused Chinese orders held at export until the end
     substitution_share: np.ndarray          # (B, M, S) demand reduction
     alternative_share: np.ndarray           # (B, M, S) extra non-Chinese capacity / baseline demand
     cover_months: np.ndarray                # (B, M, K) corporate cover per firm group
-    group_share: np.ndarray                 # (B, K) demand share per firm group
+    group_share: np.ndarray                 # (B, M, K) demand share per firm group (sums to 1 per material)
+    group_first: np.ndarray                 # (B, M, K) bool: served before the others (priority allocation)
+    group_reserved: np.ndarray              # (B, M, K) bool: may get national releases under reserve_for_priority
+    reallocation: np.ndarray                # (B,) 0 = pro-rata sharing, 1 = highest bidder first
+    pooled: bool                            # the groups' stocks form one pool
     restock_months: np.ndarray              # (B,)
     national_t: np.ndarray                  # (B, M) national stockpile at t=0
     strategy: str                           # one of STRATEGIES
@@ -86,7 +101,6 @@ class SupplyInputs:
     restriction_start_month: np.ndarray     # (B,)
     restriction_end_month: np.ndarray       # (B,) = start for no restriction
     # Policy levers (docs/model.md, "Policy levers"); None = off.
-    priority_share: np.ndarray | None = None          # (B, M) reserve_for_priority: priority sectors' share of demand
     allied_t: np.ndarray | None = None                # (B, M) allied stocks pledged to Japan
     allied_delay_months: np.ndarray | None = None     # (B,) restriction start -> partners accept orders
     allied_max_share_per_month: np.ndarray | None = None  # (B,) monthly cap / baseline demand
@@ -116,6 +130,9 @@ class SupplyPaths:
     release_t: np.ndarray
     corporate_stock_t: np.ndarray
     national_stock_t: np.ndarray
+    held_t: np.ndarray                 # (B, M, H) Chinese cargo held at export, month end
+    group_share: np.ndarray            # (B, M, K) each firm group's share of demand
+    group_shortfall_t: np.ndarray      # (B, M, K, H) shortfall per firm group
     opening_corporate_t: np.ndarray    # (B, M) at t=0
     opening_national_t: np.ndarray     # (B, M) at t=0
     first_shortage_month: np.ndarray   # (B, M) months from t=0, inf if none
@@ -127,6 +144,19 @@ class SupplyPaths:
         """Unmet share of (substitution-reduced) demand, (B, M, H)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.demand_t > 0, self.shortfall_t / self.demand_t, 0.0)
+
+    @property
+    def group_demand_t(self) -> np.ndarray:
+        """Need per firm group, (B, M, K, H)."""
+        return self.group_share[:, :, :, None] * self.demand_t[:, :, None, :]
+
+    @property
+    def group_shortage_share(self) -> np.ndarray:
+        """Unmet share of each firm group's need, (B, M, K, H)."""
+        need = self.group_demand_t
+        out = np.zeros(need.shape)
+        np.divide(self.group_shortfall_t, need, out=out, where=need > 0)
+        return out
 
 
 # --------------------------------------------------------------------------
@@ -140,8 +170,8 @@ class LoopParams(NamedTuple):
 
     Shapes: per element (M, B); per step (S, M, B); per firm group (K, M, B).
     What does not depend on the material has a material axis of one,
-    (1, B), (S, 1, B) or (K, 1, B), and is read at ``[0, b]``. Amounts in
-    tonnes per month unless the name says per step.
+    (1, B) or (S, 1, B), and is read at ``[0, b]``. Amounts in tonnes per
+    month unless the name says per step.
     """
 
     spm: int                         # steps per month
@@ -151,39 +181,49 @@ class LoopParams(NamedTuple):
     n_groups: int                    # firm groups K
     strategy: int                    # index into STRATEGIES
     has_allied: bool
+    has_first: bool                  # some groups are served first (priority)
+    pooled: bool
     D0: np.ndarray                   # baseline demand
     cs: np.ndarray                   # China share
     scope: np.ndarray                # share of the Chinese flow covered
-    w: np.ndarray                    # (K, 1, B) demand share per firm group
-    w_sum: np.ndarray                # (1, B) sum of the groups' shares
+    w: np.ndarray                    # (K, M, B) demand share per firm group
+    w_sum: np.ndarray                # sum of the groups' shares
+    first: np.ndarray                # (K, M, B) bool: served first (priority)
+    reserved: np.ndarray             # (K, M, B) bool: eligible for reserve_for_priority releases
     target: np.ndarray               # (K, M, B) target stock, t
     target_sum: np.ndarray           # the firms' total target stock, t
-    china_cap: np.ndarray            # China's ceiling, t/month
+    cap_free: np.ndarray             # China's ceiling outside a restriction (surge allowed), t/month
+    cap_base: np.ndarray             # China's baseline flow, t/month
     cap_release: np.ndarray          # national release cap, t/step
     trigger_t: np.ndarray            # corporate stock that triggers a release, t
     tiny: np.ndarray                 # shortfall counted as none, t/step
+    rho: np.ndarray                  # (1, B) reallocation: 0 pro-rata, 1 highest bidder first
     delay: np.ndarray                # (1, B) decision delay, months
     restock: np.ndarray              # (1, B) months to close gaps
-    priority_share: np.ndarray       # reserve_for_priority: the priority sectors' share
     allied_cap: np.ndarray           # allied shipments per step, t
     in_book_o: np.ndarray            # (1, B) steady-state order book of other sources, months
     fo: np.ndarray                   # (1, B) whole steps of the other lead time (int)
     wo: np.ndarray                   # (1, B) fraction arriving one step later
-    transit: np.ndarray              # (1, B) steps of the lead time after export (int)
+    start: np.ndarray                # (1, B) restriction start, months
+    end: np.ndarray                  # (1, B) restriction end, months
+    transit: np.ndarray              # (1, B) months of the lead time after export
     stretch_whole: np.ndarray        # (1, B) lead-time stretch, whole steps (int)
     stretch_frac: np.ndarray         # (1, B) and fraction
     initial_severity: np.ndarray     # (1, B) severity in the first restricted month
+    held_share: np.ndarray           # (1, B) share of refused orders held at export, shipped at the end
     subst: np.ndarray                # (S, M, B) demand reduction share
     alt: np.ndarray                  # (S, M, B) extra non-Chinese capacity / baseline demand
-    severity: np.ndarray             # (S, 1, B) share of Chinese shipments withheld
+    restricted: np.ndarray           # (S, 1, B) share of the step under restriction
+    severity: np.ndarray             # (S, 1, B) share withheld while restricted
+    leakage: np.ndarray              # (S, 1, B) share of the withheld flow leaking through
     in_book_c: np.ndarray            # (S, 1, B) steady-state order book of Chinese orders, months
     fc: np.ndarray                   # (S, 1, B) whole steps of the Chinese lead time (int)
     wc: np.ndarray                   # (S, 1, B) fraction arriving one step later
-    started: np.ndarray              # (S, 1, B) bool: restriction has started
+    started: np.ndarray              # (S, 1, B) share of the step after the restriction's start
     starting: np.ndarray             # (S, 1, B) bool: restriction starts in the step
-    in_window: np.ndarray            # (S, 1, B) bool: inside the restriction
+    ending: np.ndarray               # (S, 1, B) bool: restriction ends in the step
     refill_rate: np.ndarray          # (S, 1, B) share of the refill gap ordered per month
-    allied_open: np.ndarray          # (S, 1, B) bool: partners accept orders
+    allied_open: np.ndarray          # (S, 1, B) share of the step partners accept orders
 
 
 class Clock(NamedTuple):
@@ -206,17 +246,23 @@ class LoopState(NamedTuple):
 
     stock: np.ndarray                # (K, M, B) corporate stock per firm group
     short: np.ndarray                # (K, M, B) this step's shortfall per group
+    claim: np.ndarray                # (K, M, B) work space: what each group asks of an allocation
+    grant: np.ndarray                # (K, M, B) work space: what each group gets
+    gap: np.ndarray                  # (K, M, B) work space: each group's gap to its target stock
     demand: np.ndarray               # this step's demand after substitution, t/month
     arrived: np.ndarray              # this step's corporate arrivals, t
     used: np.ndarray                 # this step's use, t
     short_sum: np.ndarray            # this step's shortfall, t
+    stock_sum: np.ndarray            # corporate stock after this step's use, t
     release: np.ndarray              # this step's national release, t
     national: np.ndarray             # national stockpile
     national_target: np.ndarray      # its size at t=0
     on_order: np.ndarray             # firms' order book (shipped, not arrived)
     on_order_nat: np.ndarray         # national refill in transit
+    held: np.ndarray                 # Chinese cargo held at export until the restriction ends
     allied: np.ndarray               # allied stock still pledged
     trigger_time: np.ndarray         # when the release rule triggered, months (inf: not yet)
+    margin: np.ndarray               # last step's distance to the trigger, months of demand
     sched: np.ndarray                # (R, 3, M, B) arrivals by slot and channel
 
 
@@ -230,7 +276,9 @@ class LoopRecord(NamedTuple):
     release: np.ndarray              # (H, M, B)
     corporate_stock: np.ndarray      # (H, M, B)
     national_stock: np.ndarray       # (H, M, B)
+    held: np.ndarray                 # (H, M, B)
     allied_shipped: np.ndarray       # (H, M, B)
+    group_short: np.ndarray          # (H, K, M, B)
     first_short: np.ndarray          # (M, B) months (inf: never)
     group_first: np.ndarray          # (K, M, B)
     opening_corporate: np.ndarray    # (M, B) at t=0
@@ -277,6 +325,11 @@ def zeros_like(x):
     return np.zeros_like(x)
 
 
+def floor_int(x):
+    """The largest integer not above ``x``, elementwise, as integers."""
+    return np.floor(x).astype(np.intp)
+
+
 def max_int(x) -> int:
     """The largest value of an integer array, as an int."""
     return int(np.max(x))
@@ -315,12 +368,49 @@ def sum_groups(x, m, b, n_groups: int):
 # The steps (docs/model.md, section 4), for the elements (m, b)
 # --------------------------------------------------------------------------
 
+def allocate(p: LoopParams, s: LoopState, m, b, amount, claimed) -> None:
+    """Share ``amount`` (t) among the groups' claims ``s.claim`` (summing to ``claimed``); grants in ``s.grant``.
+
+    Groups marked ``first`` (priority) are served in full, in order, before
+    the others. The rest is shared by the reallocation rule ``rho``: a mix of
+    pro-rata (``rho = 0``: every claim gets the same share) and highest bidder
+    first (``rho = 1``: claims are filled in group order, which is the order
+    of the applications' bids). Both parts hand out the same total,
+    ``min(amount, claims)``.
+    """
+    K = p.n_groups
+    left = amount
+    rest = claimed
+    if p.has_first:
+        rest = zeros_like(amount)
+        for g in range(K):
+            take = select(p.first[g, m, b], minimum(s.claim[g, m, b], left), 0.0)
+            left = left - take
+            rest = rest + select(p.first[g, m, b], 0.0, s.claim[g, m, b])
+    avail = minimum(left, rest)
+    share = ratio(avail, rest)
+    rho = p.rho[0, b]
+    left = amount
+    greedy_left = avail
+    for g in range(K):
+        claim = s.claim[g, m, b]
+        take = zeros_like(amount)
+        if p.has_first:
+            take = select(p.first[g, m, b], minimum(claim, left), 0.0)
+            left = left - take
+            claim = select(p.first[g, m, b], 0.0, claim)
+        greedy = minimum(claim, greedy_left)
+        greedy_left = greedy_left - greedy
+        s.grant[g, m, b] = take + (1.0 - rho) * claim * share + rho * greedy
+
+
 def land_arrivals(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
     """Step 1: this step's demand and arrivals.
 
     Demand after substitution; the arrivals scheduled for this step land (the
     order books shrink, national refill enters the stockpile); at a
-    restriction's start, Chinese cargo not yet exported is caught.
+    restriction's start, Chinese cargo not yet exported is caught; at its
+    end, the cargo held at export is sent on.
     """
     s.demand[m, b] = p.D0[m, b] * (1.0 - p.subst[c.k, m, b])
     slot = c.slot
@@ -336,127 +426,222 @@ def land_arrivals(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) 
 def catch_pipeline(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
     """Step 1b: at a restriction's start, Chinese cargo not yet exported is caught.
 
-    Shipments due at step ``a >= k + transit`` were not yet exported. Of
-    their covered share (``scope``), a share ``severity`` is withheld
-    (dropped from the order book, so firms re-order) and the rest is
+    Cargo arriving in step ``a`` arrives spread over ``[a dt, (a + 1) dt)``
+    and left China ``transit`` months earlier; the share that left after
+    the start, ``clip(a + 1 - (start + transit) / dt, 0, 1)``, is caught
+    (continuous in the start and in ``transit``). Of its covered share
+    (``scope``) a share ``severity`` is held at export until the restriction
+    ends (it leaves the order book, so firms re-order) and the rest is
     delayed by the lead-time stretch; the uncovered share arrives as due.
     """
     k = c.k
     span = min(p.n_pos - k - 1, max_int(p.fo[0, b]) + 3)   # every Chinese shipment in transit is this close
     f, wfrac = p.stretch_whole[0, b], p.stretch_frac[0, b]
-    for off in range(span, -1, -1):                      # latest first, so moves don't collide
-        due = p.starting[k, 0, b] & (off >= p.transit[0, b])
-        if not any_(due):
-            continue
+    exported_by = (p.start[0, b] + p.transit[0, b]) / p.dt
+    for off in range(span, 0, -1):                       # latest first, so moves don't collide
         a = k + off
-        covered = s.sched[a & p.mask, CHINA, m, b] * p.scope[m, b] * due
-        keep = covered * (1.0 - p.initial_severity[0, b])
+        caught = select(p.starting[k, 0, b], minimum(maximum(a + 1.0 - exported_by, 0.0), 1.0), 0.0)
+        if not any_(caught > 0):
+            continue
+        covered = s.sched[a & p.mask, CHINA, m, b] * p.scope[m, b] * caught
+        held = covered * p.initial_severity[0, b]
+        keep = covered - held
         s.sched[a & p.mask, CHINA, m, b] = s.sched[a & p.mask, CHINA, m, b] - covered   # the rest arrives as due
-        s.on_order[m, b] = s.on_order[m, b] - (covered - keep)
+        s.on_order[m, b] = s.on_order[m, b] - held
+        s.held[m, b] = s.held[m, b] + held
         scatter_add(s.sched, minimum(a + f, p.n_pos - 1) & p.mask, CHINA, m, b, keep * (1.0 - wfrac))
         scatter_add(s.sched, minimum(a + f + 1, p.n_pos - 1) & p.mask, CHINA, m, b, keep * wfrac)
 
 
+def release_held(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
+    """Step 5c: when the restriction ends, the cargo held at export is shipped and
+    arrives ``transit`` months after the end (split between the two nearest steps)."""
+    lead = maximum((p.end[0, b] + p.transit[0, b]) / p.dt - c.k, 1.0)
+    whole = floor_int(lead)
+    frac = lead - whole
+    released = select(p.ending[c.k, 0, b], s.held[m, b], 0.0)
+    scatter_add(s.sched, (c.k + whole) & p.mask, CHINA, m, b, released * (1.0 - frac))
+    scatter_add(s.sched, (c.k + whole + 1) & p.mask, CHINA, m, b, released * frac)
+    s.on_order[m, b] = s.on_order[m, b] + released
+    s.held[m, b] = s.held[m, b] - released
+
+
 def need_of(p: LoopParams, s: LoopState, g: int, m, b):
     """Firm group ``g``'s use this step at full supply, t."""
-    return p.w[g, 0, b] * s.demand[m, b] * p.dt
+    return p.w[g, m, b] * s.demand[m, b] * p.dt
 
 
-def share_arrivals(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
-    """Step 2: share corporate arrivals among firm groups.
+def share_and_use(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
+    """Steps 2-3: share corporate arrivals among firm groups, then use.
 
-    First what each group lacks for this step's use, then toward its
-    target stock, then the rest by demand share.
+    Arrivals go first to what each group lacks for this step's use, by the
+    allocation rule (:func:`allocate`); then toward each group's target
+    stock, in proportion to its gap; then the rest by demand share. Each
+    group then uses ``min(need, stock)``; what is missing is its shortfall.
+    With pooled stocks the groups' stocks form one pool, shared among the
+    needs by the allocation rule, and what is left is spread back in
+    proportion to the target stocks.
     """
     K = p.n_groups
     arr = s.arrived[m, b]
-    lack_sum = zeros_like(arr)
-    for g in range(K):
-        lack_sum = lack_sum + maximum(need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
-    first = minimum(arr, lack_sum)
-    share = ratio(first, lack_sum)
-    for g in range(K):
-        lack = maximum(need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
-        s.stock[g, m, b] = s.stock[g, m, b] + lack * share
-    left = arr - first
+    lacking = zeros_like(arr)
     gap_sum = zeros_like(arr)
     for g in range(K):
-        gap_sum = gap_sum + maximum(p.target[g, m, b] + need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+        need = need_of(p, s, g, m, b)
+        lacking = lacking + maximum(need - s.stock[g, m, b], 0.0)
+        s.gap[g, m, b] = maximum(p.target[g, m, b] + need - s.stock[g, m, b], 0.0)
+        gap_sum = gap_sum + s.gap[g, m, b]
+    first = zeros_like(arr)
+    if any_(lacking > 0):                                # usually every group has stock for the step
+        for g in range(K):
+            s.claim[g, m, b] = maximum(need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+        allocate(p, s, m, b, arr, lacking)
+        gap_sum = zeros_like(arr)
+        for g in range(K):
+            s.stock[g, m, b] = s.stock[g, m, b] + s.grant[g, m, b]
+            first = first + s.grant[g, m, b]
+            s.gap[g, m, b] = maximum(p.target[g, m, b] + need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
+            gap_sum = gap_sum + s.gap[g, m, b]
+    left = arr - first
     second = minimum(left, gap_sum)
-    share = ratio(second, gap_sum)
-    for g in range(K):
-        gap = maximum(p.target[g, m, b] + need_of(p, s, g, m, b) - s.stock[g, m, b], 0.0)
-        s.stock[g, m, b] = s.stock[g, m, b] + gap * share
-    share = ratio(left - second, p.w_sum[0, b])
-    for g in range(K):
-        s.stock[g, m, b] = s.stock[g, m, b] + p.w[g, 0, b] * share
-
-
-def use_material(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
-    """Step 3: each group uses ``min(need, stock)``; what is missing is its shortfall."""
-    used_sum = zeros_like(s.demand[m, b])
-    short_sum = zeros_like(used_sum)
-    for g in range(p.n_groups):
-        need_g = need_of(p, s, g, m, b)
-        used = minimum(need_g, s.stock[g, m, b])
-        s.stock[g, m, b] = s.stock[g, m, b] - used
-        s.short[g, m, b] = need_g - used
-        used_sum = used_sum + used
-        short_sum = short_sum + s.short[g, m, b]
+    to_gap = ratio(second, gap_sum)
+    by_share = ratio(left - second, p.w_sum[m, b])
+    used_sum = zeros_like(arr)
+    short_sum = zeros_like(arr)
+    stock_sum = zeros_like(arr)
+    if p.pooled:
+        needed = zeros_like(arr)
+        for g in range(K):
+            stock_sum = stock_sum + s.stock[g, m, b] + s.gap[g, m, b] * to_gap + p.w[g, m, b] * by_share
+            s.claim[g, m, b] = need_of(p, s, g, m, b)
+            needed = needed + s.claim[g, m, b]
+        allocate(p, s, m, b, stock_sum, needed)
+        for g in range(K):
+            used_sum = used_sum + s.grant[g, m, b]
+        stock_sum = stock_sum - used_sum
+        for g in range(K):
+            s.stock[g, m, b] = stock_sum * ratio(p.target[g, m, b], p.target_sum[m, b])
+            s.short[g, m, b] = s.claim[g, m, b] - s.grant[g, m, b]
+            short_sum = short_sum + s.short[g, m, b]
+    else:
+        for g in range(K):
+            stock = s.stock[g, m, b] + s.gap[g, m, b] * to_gap + p.w[g, m, b] * by_share
+            need = need_of(p, s, g, m, b)
+            used = minimum(need, stock)
+            s.stock[g, m, b] = stock - used
+            s.short[g, m, b] = need - used
+            used_sum = used_sum + used
+            short_sum = short_sum + s.short[g, m, b]
+            stock_sum = stock_sum + s.stock[g, m, b]
     s.used[m, b] = used_sum
     s.short_sum[m, b] = short_sum
+    s.stock_sum[m, b] = stock_sum
 
 
 def release_national(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
     """Step 4: the national stockpile releases to cover shortfall (release rule).
 
-    ``on_shortage`` and ``reserve_for_priority`` trigger when corporate cover
-    falls below the threshold or any firm group is short, and release after
-    the decision delay; ``immediate`` releases from the restriction's start
-    and tops up firms' stocks during it.
+    ``on_shortage`` and ``reserve_for_priority`` trigger when, after the
+    restriction's start, corporate stock falls below the threshold or any
+    firm group runs short (:func:`trigger`), and release from the decision
+    delay on (``reserve_for_priority`` only for the priority groups'
+    shortfall); ``immediate`` releases from the restriction's start and tops
+    up firms' stocks during it. Each is limited to the share of the step it
+    is active, and shared by the allocation rule.
     """
     k, t = c.k, c.t
     short_sum = s.short_sum[m, b]
     s.release[m, b] = zeros_like(short_sum)
+    if p.strategy == NONE:
+        return
     started = p.started[k, 0, b]
-    if p.strategy == NONE or not any_(started):
-        return
     if p.strategy == IMMEDIATE:
-        budget = minimum(p.cap_release[m, b], s.national[m, b])
-        to_short = select(started, minimum(budget, short_sum), 0.0)
-        extra = select(p.in_window[k, 0, b], budget - to_short, 0.0)
-        share = ratio(extra, p.w_sum[0, b])
+        if not any_(started > 0):
+            return
+        budget = minimum(p.cap_release[m, b] * started, s.national[m, b])
+        to_short = minimum(budget, short_sum)
+        extra = (budget - to_short) * ratio(p.restricted[k, 0, b], started)   # top-ups only while restricted
+        share = ratio(extra, p.w_sum[m, b])
         for g in range(p.n_groups):
-            s.stock[g, m, b] = s.stock[g, m, b] + p.w[g, 0, b] * share
-        cover_shortfall(p, s, m, b, to_short + extra, ratio(to_short, short_sum))
+            s.stock[g, m, b] = s.stock[g, m, b] + p.w[g, m, b] * share
+        s.stock_sum[m, b] = s.stock_sum[m, b] + extra
+        cover_shortfall(p, s, m, b, to_short, extra, False)
         return
-    stock_sum = sum_groups(s.stock, m, b, p.n_groups)
-    newly = started & np.isinf(s.trigger_time[m, b]) & ((stock_sum < p.trigger_t[m, b]) | (short_sum > p.tiny[m, b]))
-    s.trigger_time[m, b] = select(newly, t, s.trigger_time[m, b])
-    active = t + 1e-9 >= s.trigger_time[m, b] + p.delay[0, b]
-    if not any_(active):
+    trigger(p, s, c, m, b)
+    active = minimum(maximum((t + p.dt - s.trigger_time[m, b] - p.delay[0, b]) / p.dt, 0.0), 1.0)
+    if not any_(active > 0):
         return
-    covered = short_sum
-    if p.strategy == RESERVE:
-        covered = covered * p.priority_share[m, b]     # only the priority sectors' part
-    release = select(active, minimum(minimum(p.cap_release[m, b], s.national[m, b]), covered), 0.0)
-    cover_shortfall(p, s, m, b, release, ratio(release, short_sum))
+    reserve = p.strategy == RESERVE
+    eligible = short_sum                                 # the shortfall the rule may cover
+    if reserve:
+        eligible = zeros_like(short_sum)
+        for g in range(p.n_groups):
+            eligible = eligible + select(p.reserved[g, m, b], s.short[g, m, b], 0.0)
+    release = minimum(minimum(p.cap_release[m, b] * active, s.national[m, b]), eligible)
+    if any_(release > 0):
+        cover_shortfall(p, s, m, b, release, zeros_like(release), reserve)
 
 
-def cover_shortfall(p: LoopParams, s: LoopState, m, b, release, covered) -> None:
-    """Step 4b: the release leaves the stockpile and covers the share ``covered``
-    of every group's shortfall."""
-    s.release[m, b] = release
-    s.national[m, b] = s.national[m, b] - release
+def trigger(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
+    """When the release rule triggers, interpolated within the step.
+
+    The margin is how far the trigger is, in months of demand: the smaller
+    of corporate stock above the threshold and, for each firm group, stock
+    left after this step's use (negative: its shortfall). It triggers where
+    the margin, interpolated between the ends of the last and this step,
+    crosses zero, but not before the restriction's start (so a release
+    date moves smoothly with every parameter).
+    """
+    if not any_(np.isinf(s.trigger_time[m, b])):
+        return                                           # triggered already: nothing to watch
+    margin = (s.stock_sum[m, b] - p.trigger_t[m, b]) / p.D0[m, b]
+    for g in range(p.n_groups):
+        per_month = p.w[g, m, b] * p.D0[m, b]
+        margin = minimum(margin, select(per_month > 0, (s.stock[g, m, b] - s.short[g, m, b])
+                                        / maximum(per_month, 1e-300), margin))
+    waiting = np.isinf(s.trigger_time[m, b]) & (p.started[c.k, 0, b] > 0) & (margin < 0)
+    if any_(waiting):
+        before = s.margin[m, b]
+        crossed = c.t + p.dt * minimum(maximum(before, 0.0) / maximum(before - margin, 1e-300), 1.0)
+        start = p.start[0, b]
+        s.trigger_time[m, b] = select(waiting, maximum(crossed, start), s.trigger_time[m, b])
+    s.margin[m, b] = margin
+
+
+def cover_shortfall(p: LoopParams, s: LoopState, m, b, release, extra, only_first: bool) -> None:
+    """Step 4b: ``release`` leaves the stockpile and covers shortfall, shared by
+    the allocation rule (only priority groups when ``only_first``); ``extra``
+    (already added to firms' stocks) leaves it too."""
+    s.release[m, b] = release + extra
+    s.national[m, b] = s.national[m, b] - release - extra
+    claimed = zeros_like(release)
+    for g in range(p.n_groups):
+        s.claim[g, m, b] = select(p.reserved[g, m, b] | (not only_first), s.short[g, m, b], 0.0)
+        claimed = claimed + s.claim[g, m, b]
+    allocate(p, s, m, b, release, claimed)
     released = zeros_like(release)
     short_sum = zeros_like(release)
     for g in range(p.n_groups):
-        to_group = s.short[g, m, b] * covered
-        released = released + to_group
-        s.short[g, m, b] = s.short[g, m, b] - to_group
+        released = released + s.grant[g, m, b]
+        s.short[g, m, b] = s.short[g, m, b] - s.grant[g, m, b]
         short_sum = short_sum + s.short[g, m, b]
     s.used[m, b] = s.used[m, b] + released
     s.short_sum[m, b] = short_sum
+
+
+def china_capacity(p: LoopParams, c: Clock, m, b):
+    """(covered, uncovered) Chinese capacity this step, t/month.
+
+    Outside a restriction China ships up to ``china_max_ratio`` times its
+    baseline (restocking surge). While restricted, the covered flow is capped
+    at ``(1 - severity (1 - leakage))`` times its baseline, whatever firms order;
+    a step partly restricted gets the weighted mix.
+    """
+    r, sev, leak = p.restricted[c.k, 0, b], p.severity[c.k, 0, b], p.leakage[c.k, 0, b]
+    scope = p.scope[m, b]
+    capped = p.cap_base[m, b] * (1.0 - sev * (1.0 - leak))
+    covered = scope * (p.cap_free[m, b] * (1.0 - r) + capped * r)
+    return covered, (1.0 - scope) * p.cap_free[m, b]
 
 
 def place_orders(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -> None:
@@ -464,45 +649,78 @@ def place_orders(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -
 
     Firms order demand plus a correction toward their target stock and
     target order book; after the restriction the national stockpile orders
-    its refill. China ships its share of the orders up to its ceiling, less
-    the withheld share; other sources ship the rest up to their capacity;
+    its refill. China ships its share of the orders up to its capacity
+    (:func:`china_capacity`); other sources ship the rest up to theirs;
     allies fill what is left open. Firms are served before the refill. The
-    covered Chinese share arrives after the Chinese lead time, the rest
-    after the normal one.
+    covered Chinese flow arrives after the Chinese lead time, the rest after
+    the normal one.
     """
     k = c.k
     demand = s.demand[m, b]
     cs, scope, D0 = p.cs[m, b], p.scope[m, b], p.D0[m, b]
     lead_cov = scope * p.in_book_c[k, 0, b] + (1.0 - scope) * p.in_book_o[0, b]
     pipeline_target = demand * (cs * lead_cov + (1.0 - cs) * p.in_book_o[0, b])
-    position = sum_groups(s.stock, m, b, p.n_groups) + s.on_order[m, b]
+    position = s.stock_sum[m, b] + s.on_order[m, b]
     order = maximum(0.0, demand + (p.target_sum[m, b] + pipeline_target - position) / p.restock[0, b])
     refill = maximum(0.0, s.national_target[m, b] - s.national[m, b] - s.on_order_nat[m, b])
-    total = select(p.refill_rate[k, 0, b] > 0, order + refill * p.refill_rate[k, 0, b], order)
-    ship_c = minimum(cs * total, p.china_cap[m, b]) * (1.0 - scope * p.severity[k, 0, b])
+    total = order + refill * p.refill_rate[k, 0, b]
+    cap_covered, cap_uncovered = china_capacity(p, c, m, b)
+    ship_cov = minimum(scope * cs * total, cap_covered)
+    # orders the restriction refuses: held at export (shipped when it ends) or cancelled
+    refused = maximum(minimum(scope * cs * total, scope * p.cap_free[m, b]) - ship_cov, 0.0)
+    s.held[m, b] = s.held[m, b] + refused * p.held_share[0, b] * p.dt
+    ship_c = ship_cov + minimum((1.0 - scope) * cs * total, cap_uncovered)
     ship_o = minimum(total - ship_c, (1.0 - cs) * D0 + p.alt[k, m, b] * D0)
+    covered_share = ratio(ship_cov, ship_c)
     ship_c = ship_c * p.dt                              # t this step
     ship_o = ship_o * p.dt
     order = order * p.dt
-    corp_c = minimum(ship_c, order)                  # firms are served before the national refill
+    corp_c = minimum(ship_c, order)                     # firms are served before the national refill
     order = order - corp_c
     corp_o = minimum(ship_o, order)
     nat_o = ship_o - corp_o
-    if p.has_allied and any_(p.allied_open[k, 0, b]):
-        ship_a = select(p.allied_open[k, 0, b],
-                        minimum(minimum(maximum(0.0, order - corp_o), p.allied_cap[m, b]), s.allied[m, b]),
-                        0.0)
+    if p.has_allied and any_(p.allied_open[k, 0, b] > 0):
+        ship_a = minimum(minimum(maximum(0.0, order - corp_o), p.allied_cap[m, b] * p.allied_open[k, 0, b]),
+                         s.allied[m, b])
         s.allied[m, b] = s.allied[m, b] - ship_a
         corp_o = corp_o + ship_a
         rec.allied_shipped[c.month, m, b] = rec.allied_shipped[c.month, m, b] + ship_a
     nat_c = ship_c - corp_c
-    schedule(p, s, k, m, b, p.fc[k, 0, b], p.wc[k, 0, b], CHINA, corp_c * scope, NAT, nat_c * scope)
-    schedule(p, s, k, m, b, p.fo[0, b], p.wo[0, b], CHINA, corp_c * (1.0 - scope), NAT, nat_c * (1.0 - scope))
+    if any_(p.starting[k, 0, b]):
+        corp_c, nat_c, covered_share = catch_starting_step(p, s, c, m, b, corp_c, nat_c, covered_share)
+    schedule(p, s, k, m, b, p.fc[k, 0, b], p.wc[k, 0, b], CHINA, corp_c * covered_share, NAT,
+             nat_c * covered_share)
+    schedule(p, s, k, m, b, p.fo[0, b], p.wo[0, b], CHINA, corp_c * (1.0 - covered_share), NAT,
+             nat_c * (1.0 - covered_share))
     s.on_order[m, b] = s.on_order[m, b] + corp_c
     s.on_order_nat[m, b] = s.on_order_nat[m, b] + nat_c
     schedule(p, s, k, m, b, p.fo[0, b], p.wo[0, b], NAT, nat_o, OTHER, corp_o)
     s.on_order[m, b] = s.on_order[m, b] + corp_o
     s.on_order_nat[m, b] = s.on_order_nat[m, b] + nat_o
+    if any_(p.ending[k, 0, b]):
+        release_held(p, s, c, m, b)
+
+
+def catch_starting_step(p: LoopParams, s: LoopState, c: Clock, m, b, corp_c, nat_c, covered_share):
+    """Step 5b: the covered shipments of the step a restriction starts in, placed before the start
+    (the share ``1 - restricted`` of the step), are caught like cargo in the pipeline
+    (:func:`catch_pipeline`): held, or delayed by the lead-time stretch.
+
+    Returns the Chinese shipments (firms', national) left to schedule normally and their covered share.
+    """
+    pre = select(p.starting[c.k, 0, b], 1.0 - p.restricted[c.k, 0, b], 0.0) * covered_share
+    caught = (corp_c + nat_c) * pre
+    held = caught * p.initial_severity[0, b]
+    keep = caught - held
+    s.held[m, b] = s.held[m, b] + held
+    lead = p.fo[0, b] + p.wo[0, b] + p.stretch_whole[0, b] + p.stretch_frac[0, b]
+    whole = floor_int(lead)
+    frac = lead - whole
+    scatter_add(s.sched, minimum(c.k + whole, p.n_pos - 1) & p.mask, CHINA, m, b, keep * (1.0 - frac))
+    scatter_add(s.sched, minimum(c.k + whole + 1, p.n_pos - 1) & p.mask, CHINA, m, b, keep * frac)
+    s.on_order[m, b] = s.on_order[m, b] + keep
+    left = 1.0 - pre
+    return corp_c * left, nat_c * left, ratio(covered_share - pre, left)
 
 
 def schedule(p: LoopParams, s: LoopState, k: int, m, b, whole, frac, ch1, amount1, ch2, amount2) -> None:
@@ -529,15 +747,17 @@ def record_step(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) ->
     if any_(is_short):                                  # a group short by > tiny implies the sum is
         rec.first_short[m, b] = select(is_short & np.isinf(rec.first_short[m, b]), t, rec.first_short[m, b])
         for g in range(p.n_groups):
+            rec.group_short[mon, g, m, b] = rec.group_short[mon, g, m, b] + s.short[g, m, b]
             new = (s.short[g, m, b] > p.tiny[m, b]) & np.isinf(rec.group_first[g, m, b])
             rec.group_first[g, m, b] = select(new, t, rec.group_first[g, m, b])
     if c.month_end:
-        rec.corporate_stock[mon, m, b] = sum_groups(s.stock, m, b, p.n_groups)
+        rec.corporate_stock[mon, m, b] = s.stock_sum[m, b]
         rec.national_stock[mon, m, b] = s.national[m, b]
+        rec.held[mon, m, b] = s.held[m, b]
 
 
 #: One step of the material layer: these functions, in this order, for every element.
-PHASES = (land_arrivals, share_arrivals, use_material, release_national, place_orders, record_step)
+PHASES = (land_arrivals, share_and_use, release_national, place_orders, record_step)
 
 
 def run_steps(p: LoopParams, s: LoopState, rec: LoopRecord) -> None:
@@ -546,6 +766,30 @@ def run_steps(p: LoopParams, s: LoopState, rec: LoopRecord) -> None:
         c = clock(p, k)
         for phase in PHASES:
             phase(p, s, rec, c, ALL, ALL)
+
+
+def minimal_inputs(months: int = 2, steps_per_month: int = 1, groups: int = 1, **over) -> SupplyInputs:
+    """A one-scenario, one-material batch with simple round numbers (for checks and worked examples).
+
+    Baseline demand 1 t/month, half from China (up to 1.5x), every lead time
+    one month, one month of cover per group, a full restriction over the whole
+    horizon, no national stockpile; ``over`` replaces any field.
+    """
+    B, M, K, S = 1, 1, groups, months * steps_per_month
+    fields = dict(
+        steps_per_month=steps_per_month, horizon_months=months, demand_t_per_month=np.ones((B, M)),
+        china_share=np.full((B, M), 0.5), china_max_ratio=np.full((B, M), 1.5), scope_share=np.ones((B, M)),
+        severity=np.ones((B, S)), restricted=np.ones((B, S)), leakage=np.zeros((B, S)),
+        lead_china_months=np.ones((B, S)), lead_other_months=np.ones(B), transit_months=np.zeros(B),
+        initial_severity=np.ones(B), held_share=np.zeros(B), substitution_share=np.zeros((B, M, S)), alternative_share=np.zeros((B, M, S)),
+        cover_months=np.ones((B, M, K)), group_share=np.full((B, M, K), 1.0 / K),
+        group_first=np.zeros((B, M, K), bool), group_reserved=np.zeros((B, M, K), bool), reallocation=np.zeros(B), pooled=False, restock_months=np.ones(B),
+        national_t=np.zeros((B, M)), strategy="on_shortage", trigger_cover_months=np.ones(B),
+        decision_delay_months=np.zeros(B), max_release_share_per_month=np.ones(B),
+        refill_months=np.zeros(B), restriction_start_month=np.zeros(B), restriction_end_month=np.full(B, months),
+    )
+    fields.update(over)
+    return SupplyInputs(**fields)
 
 
 # --------------------------------------------------------------------------
@@ -577,17 +821,20 @@ def _rules(inp: SupplyInputs) -> dict[str, np.ndarray]:
     start = inp.restriction_start_month[None, :]
     end = inp.restriction_end_month[None, :]
     has = end > start
-    started = has & (t_step + dt > start)
-    refill_on = (inp.refill_months > 0)[None, :] & has & (t_step >= end)
-    rate = 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0)[None, :]
-    allied_open = np.zeros((S, len(inp.restriction_start_month)), bool)
+
+    def after(time):            # share of each step after ``time``
+        return np.clip((t_step + dt - time) / dt, 0.0, 1.0)
+
+    rate = np.where(inp.refill_months > 0, 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0), 0.0)
+    allied_open = np.zeros((S, len(inp.restriction_start_month)))
     if inp.allied_t is not None:
-        allied_open = started & (t_step + 1e-9 >= start + inp.allied_delay_months[None, :]) & (t_step < end)
+        opens = start + inp.allied_delay_months[None, :]
+        allied_open = np.where(has & (end > opens), np.maximum(after(opens) - after(end), 0.0), 0.0)
     return {
-        "started": started,
+        "started": np.where(has, after(start), 0.0),
         "starting": has & (start >= t_step) & (start < t_step + dt),
-        "in_window": started & (t_step < end),
-        "refill_rate": np.where(refill_on, rate, 0.0),
+        "ending": has & (end >= t_step) & (end < t_step + dt),
+        "refill_rate": np.where(has, after(end), 0.0) * rate[None, :],
         "allied_open": allied_open,
     }
 
@@ -598,18 +845,18 @@ def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
         raise ValueError(f"unknown stockpile strategy {inp.strategy!r}")
     spm, H, dt, S = inp.steps_per_month, inp.horizon_months, inp.dt, inp.n_steps
     B, M = inp.demand_t_per_month.shape
-    K = inp.group_share.shape[1]
+    K = inp.group_share.shape[2]
     c = np.ascontiguousarray
 
     def el(x):                      # (B,) per scenario -> (1, B)
-        return c(np.asarray(x)[None, :])
+        return c(np.asarray(x, dtype=float)[None, :])
 
     def per_step(x):                # (B, S) per scenario -> (S, 1, B)
         return c(x.T)[:, None, :]
 
     D0 = c(inp.demand_t_per_month.T)                                        # (M, B) t/month
     cs = c(inp.china_share.T)
-    w = c(inp.group_share.T)[:, None, :]                                     # (K, 1, B)
+    w = c(inp.group_share.transpose(2, 1, 0))                                # (K, M, B)
     target = c(inp.cover_months.transpose(2, 1, 0) * w * D0[None])           # (K, M, B) t
     R, n_pos = ring_size(inp)
     fc, wc = split_lead(inp.lead_china_months * spm)                          # (B, S)
@@ -621,47 +868,60 @@ def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
     rules = _rules(inp)
     params = LoopParams(
         spm=spm, dt=dt, mask=R - 1, n_pos=n_pos, n_groups=K, strategy=STRATEGIES.index(inp.strategy),
-        has_allied=allied, D0=D0, cs=cs, scope=c(inp.scope_share.T), w=w,
-        w_sum=el(_group_total(inp.group_share.T)),
-        target=target, target_sum=_group_total(target),
-        china_cap=cs * D0 * c(inp.china_max_ratio.T),
+        has_allied=allied, has_first=bool(np.any(inp.group_first)), pooled=bool(inp.pooled), D0=D0, cs=cs, scope=c(inp.scope_share.T), w=w,
+        w_sum=_group_total(w), first=c(inp.group_first.transpose(2, 1, 0)),
+        reserved=c(inp.group_reserved.transpose(2, 1, 0)), target=target, target_sum=_group_total(target),
+        cap_free=cs * D0 * c(inp.china_max_ratio.T), cap_base=cs * D0,
         cap_release=inp.max_release_share_per_month[None, :] * D0 * dt,
         trigger_t=inp.trigger_cover_months[None, :] * D0,
         tiny=TINY * D0 * dt,
-        delay=el(inp.decision_delay_months), restock=el(inp.restock_months),
-        priority_share=zeros_mb if inp.priority_share is None else c(inp.priority_share.T),
+        rho=el(inp.reallocation), delay=el(inp.decision_delay_months), restock=el(inp.restock_months),
         allied_cap=(inp.allied_max_share_per_month[None, :] * D0 * dt) if allied else zeros_mb,
         # the order book is read after the step's arrivals and before its orders, so in
         # steady state it holds demand x (lead - dt); a lead under a step counts as one
         in_book_o=el(np.maximum(inp.lead_other_months, dt) - dt),
-        fo=el(fo), wo=el(wo),
-        transit=el(np.maximum(1, np.round(inp.transit_months * spm).astype(np.intp))),
-        stretch_whole=el(stretch_whole), stretch_frac=el(stretch - stretch_whole),
-        initial_severity=el(np.asarray(inp.initial_severity, dtype=float)),
+        fo=c(fo[None, :]), wo=el(wo),
+        start=el(inp.restriction_start_month), end=el(inp.restriction_end_month),
+        transit=el(inp.transit_months),
+        stretch_whole=c(stretch_whole[None, :]), stretch_frac=el(stretch - stretch_whole),
+        initial_severity=el(inp.initial_severity), held_share=el(inp.held_share),
         subst=c(inp.substitution_share.transpose(2, 1, 0)),
         alt=c(inp.alternative_share.transpose(2, 1, 0)),
-        severity=per_step(inp.severity),
+        restricted=per_step(inp.restricted), severity=per_step(inp.severity), leakage=per_step(inp.leakage),
         in_book_c=per_step(np.maximum(inp.lead_china_months, dt) - dt),
         fc=per_step(fc), wc=per_step(wc),
         **{name: per_step(rule.T) for name, rule in rules.items()},
     )
+    national = c(inp.national_t.T, dtype=float)
     state = LoopState(
-        stock=target.copy(), short=np.zeros((K, M, B)), demand=np.zeros((M, B)), arrived=np.zeros((M, B)),
-        used=np.zeros((M, B)), short_sum=np.zeros((M, B)), release=np.zeros((M, B)),
-        national=c(inp.national_t.T, dtype=float).copy(), national_target=c(inp.national_t.T, dtype=float).copy(),
-        on_order=np.zeros((M, B)), on_order_nat=np.zeros((M, B)),
+        stock=target.copy(), short=np.zeros((K, M, B)), claim=np.zeros((K, M, B)), grant=np.zeros((K, M, B)),
+        gap=np.zeros((K, M, B)),
+        demand=np.zeros((M, B)), arrived=np.zeros((M, B)), used=np.zeros((M, B)), short_sum=np.zeros((M, B)),
+        stock_sum=np.zeros((M, B)),
+        release=np.zeros((M, B)), national=national.copy(), national_target=national.copy(),
+        on_order=np.zeros((M, B)), on_order_nat=np.zeros((M, B)), held=np.zeros((M, B)),
         allied=c(inp.allied_t.T).copy() if allied else np.zeros((M, B)),
-        trigger_time=np.full((M, B), np.inf), sched=np.zeros((R, 3, M, B)),
+        trigger_time=np.full((M, B), np.inf), margin=_initial_margin(target, w, D0, params.trigger_t),
+        sched=np.zeros((R, 3, M, B)),
     )
     _steady_pipeline(state, cs * D0 * dt, (1.0 - cs) * D0 * dt, fo, wo, n_pos - S)
     record = LoopRecord(
         demand=np.zeros((H, M, B)), arrivals=np.zeros((H, 3, M, B)), use=np.zeros((H, M, B)),
         shortfall=np.zeros((H, M, B)), release=np.zeros((H, M, B)), corporate_stock=np.zeros((H, M, B)),
-        national_stock=np.zeros((H, M, B)), allied_shipped=np.zeros((H, M, B)),
+        national_stock=np.zeros((H, M, B)), held=np.zeros((H, M, B)), allied_shipped=np.zeros((H, M, B)),
+        group_short=np.zeros((H, K, M, B)),
         first_short=np.full((M, B), np.inf), group_first=np.full((K, M, B), np.inf),
         opening_corporate=params.target_sum.copy(), opening_national=state.national.copy(),
     )
     return params, state, record
+
+
+def _initial_margin(target: np.ndarray, w: np.ndarray, D0: np.ndarray, trigger_t: np.ndarray) -> np.ndarray:
+    """The release trigger's margin at t=0 (stocks at target), months of demand (see :func:`trigger`)."""
+    margin = (_group_total(target) - trigger_t) / D0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(w > 0, target / (w * D0[None]), np.inf)
+    return np.minimum(margin, cover.min(axis=0))
 
 
 def _group_total(x: np.ndarray) -> np.ndarray:
@@ -698,6 +958,8 @@ def to_paths(inp: SupplyInputs, rec: LoopRecord) -> SupplyPaths:
         arrivals_national_t=rec.arrivals[:, NAT].transpose(tr),
         shortfall_t=rec.shortfall.transpose(tr), release_t=rec.release.transpose(tr),
         corporate_stock_t=rec.corporate_stock.transpose(tr), national_stock_t=rec.national_stock.transpose(tr),
+        held_t=rec.held.transpose(tr),
+        group_share=inp.group_share, group_shortfall_t=rec.group_short.transpose(3, 2, 1, 0),
         opening_corporate_t=rec.opening_corporate.T, opening_national_t=rec.opening_national.T,
         first_shortage_month=rec.first_short.T,
         group_first_shortage_month=rec.group_first.transpose(2, 1, 0),

@@ -1,9 +1,21 @@
-"""Figures of runs, sweeps, comparisons and Monte Carlo samples."""
+"""Figures of runs, sweeps, comparisons and Monte Carlo samples.
+
+Text that comes from the user (scenario names, compared labels, swept
+string values, sector names of a custom table) is drawn literally: through
+:func:`simulator.io.text.literal`, which escapes ``$`` (no mathtext is
+parsed, so ``$x^{$`` can neither fail nor render as a formula), shows
+control characters as escapes and caps the length.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from simulator.io.text import literal
+
+#: Longest user text in a title, a legend entry or a tick label, characters.
+MAX_LABEL = 80
 
 
 def plot_run(result, title: str | None = None):
@@ -40,13 +52,39 @@ def plot_run(result, title: str | None = None):
     axes[2].bar(x, em["gdp_loss_jpy_bn"], color="tab:purple", alpha=0.7, label="monthly")
     axes[2].set_ylabel("GDP loss\nbillion yen per month")
     ax2 = axes[2].twinx()
+    sm = result.summary
+    if "cumulative_gdp_loss_pct_p05" in em.columns:
+        ax2.fill_between(x, em["cumulative_gdp_loss_pct_p05"], em["cumulative_gdp_loss_pct_p95"], color="black",
+                         alpha=0.12, linewidth=0, label="cumulative, 90 % band")
     ax2.plot(x, em["cumulative_gdp_loss_pct"], color="black", label="cumulative")
     ax2.set_ylabel("cumulative, % of annual GDP")
+    ax2.legend(frameon=False, loc="upper left")
+    _align_zeros(axes[2], ax2)
     axes[2].set_xticks(ticks)
     axes[2].set_xticklabels([em["date"].iloc[i] for i in ticks], rotation=45, ha="right")
     axes[2].set_xlabel("month (shaded: restriction in force)")
-    fig.suptitle(title or f"{s.name or 'scenario'}: GDP loss {result.summary['gdp_loss_pct']:.2f}% of annual GDP")
+    if title is None:
+        from simulator.core.bands import format_band
+
+        loss = format_band(sm["gdp_loss_pct"], sm.get("gdp_loss_pct_p05"), sm.get("gdp_loss_pct_p95"), "%")
+        title = f"{literal(s.name or 'scenario', MAX_LABEL)}: GDP loss {loss} of annual GDP"
+    fig.suptitle(title)
     return fig
+
+
+def _align_zeros(left, right) -> None:
+    """Put zero at the same height on both y axes (monthly bars go negative while orders are made up)."""
+    lo, hi = left.get_ylim()
+    rlo, rhi = right.get_ylim()
+    rhi = max(rhi, 1e-12)
+    if lo < 0 < hi:
+        frac = -lo / (hi - lo)                          # where zero sits on the left axis
+        rlo_needed = -frac * rhi / (1 - frac)
+        right.set_ylim(min(rlo, rlo_needed), rhi)
+        rlo = right.get_ylim()[0]
+        if rlo < rlo_needed:                            # the right axis goes lower: stretch the left instead
+            rfrac = -rlo / (rhi - rlo)
+            left.set_ylim(-rfrac * hi / (1 - rfrac), hi)
 
 
 # --------------------------------------------------------------------------
@@ -87,7 +125,7 @@ def _fmt(v) -> str:
         return f"{float(v):g}"
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.3g}"
-    return str(v)
+    return literal(v, MAX_LABEL)
 
 
 def _noun(name: str) -> str:
@@ -232,7 +270,7 @@ def _line_labels(monthly, by):
         if not by:
             lab = f"scenario {r['scenario_id']}"
         elif by == ["label"]:
-            lab = str(r["label"])
+            lab = literal(r["label"], MAX_LABEL)
         elif len(by) == 1:
             lab = _fmt(r[by[0]])
         else:
@@ -380,9 +418,11 @@ def plot_sectors(sectors, top: int = 10, title: str | None = None, sequential: b
         colors = _colors(k, ordered=sequential) if k > 1 else ["tab:purple"]
         for i, (lab, color) in enumerate(zip(wide.columns, colors)):
             # first scenario on top within each sector, as in the legend
-            ax.barh(y + 0.4 - h * (i + 0.5), wide[lab], height=h, color=color, label=lab or None)
+            ax.barh(y + 0.4 - h * (i + 0.5), wide[lab], height=h, color=color,
+                    label=literal(lab, MAX_LABEL) if lab else None)
         ax.set_yticks(y)
-        ax.set_yticklabels([textwrap.fill(f"{names.get(c, c)} ({c})", 32) for c in wide.index])
+        ax.set_yticklabels([literal(textwrap.fill(f"{names.get(c, c)} ({c})", 32), 3 * MAX_LABEL)
+                            for c in wide.index])
         ax.set_xlabel("GDP loss over the horizon (JPY bn)")
         ax.grid(axis="y", alpha=0)
         if k > 1:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.io.text import literal
+
 
 def plot_tornado(sens: Sensitivity, top: int | None = None, title: str | None = None):
     """Tornado chart of the swings, largest at the top.
@@ -32,7 +34,8 @@ def plot_tornado(sens: Sensitivity, top: int | None = None, title: str | None = 
     ax.barh(y, hi - base, left=base, color="tab:orange", alpha=0.8, label="high end of range")
     ax.axvline(base, color="black", lw=1)
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{a}\n({b})" for a, b in zip(t["factor"], t["range"])], fontsize=8)
+    ax.set_yticklabels([literal(f"{a}\n({b})", 200) for a, b in zip(t["factor"], t["range"], strict=True)],
+                       fontsize=8)
     span = max(np.abs(np.r_[lo, hi] - base).max(), 1e-12)
     for yi, a, b in zip(y, lo, hi):
         if max(abs(a - base), abs(b - base)) <= 1e-3 * span:
@@ -46,6 +49,6 @@ def plot_tornado(sens: Sensitivity, top: int | None = None, title: str | None = 
     ax.set_xlabel(f"{m} ({unit}); line: scenario as given, {base:.3f}")
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    name = sens.scenario.name or "scenario"
+    name = literal(sens.scenario.name or "scenario", 80)
     ax.set_title(title or f"{name}: one-at-a-time swings across documented ranges", fontsize=10)
     return fig

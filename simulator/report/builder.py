@@ -11,9 +11,7 @@ network, so the file opens offline and prints to A4.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -402,29 +400,15 @@ def check_out_file(out: Path, force: bool) -> Path:
     return out
 
 
-def _file_mode(out: Path) -> int:
-    """The mode a new file would get (mkstemp makes 0600), or the existing file's."""
-    if out.exists():
-        return out.stat().st_mode & 0o777
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_report(out: Path, html: str, force: bool = False) -> Path:
-    """Write atomically: a temporary file in the same directory, then os.replace."""
+    """Write atomically: a temporary file in the same directory, then into place.
+
+    Without ``force`` an existing file is never replaced, even one that appears
+    while the report is built; with it, a symbolic link at ``out`` is replaced
+    itself (its target is never written). The file gets the usual permissions
+    (0666 minus the umask).
+    """
+    from simulator.io.outputs import write_file
+
     out = check_out_file(out, force)
-    parent = out.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, _file_mode(out))
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return out
+    return write_file(out, lambda fh: fh.write(html.encode("utf-8")), overwrite=force)

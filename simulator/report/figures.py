@@ -14,6 +14,7 @@ import textwrap
 
 import numpy as np
 
+from simulator.io.text import literal
 from simulator.report.format import date_label, material_name
 
 #: Okabe-Ito colours.
@@ -72,7 +73,7 @@ def timeline_figure(band, scenario):
             x = g["month"].to_numpy()
             for ax, col in ((axes[0], "stock_months"), (axes[1], "shortage_pct")):
                 ax.fill_between(x, g[f"{col}_p05"], g[f"{col}_p95"], color=c, alpha=0.18, lw=0, step=None)
-                ax.plot(x, g[col], color=c, lw=1.8, label=material_name(mid, scenario))
+                ax.plot(x, g[col], color=c, lw=1.8, label=literal(material_name(mid, scenario), 60))
         em = band.economy
         x = em["month"].to_numpy()
         ax = axes[2]
@@ -113,7 +114,7 @@ def sectors_figure(band, top: int = 10):
                         label="5–95 % band")
             ax.legend(frameon=False, loc="lower right")
         ax.set_yticks(y)
-        ax.set_yticklabels([textwrap.shorten(n, 34, placeholder="...") for n in sec["name"]])
+        ax.set_yticklabels([literal(textwrap.shorten(str(n), 34, placeholder="...")) for n in sec["name"]])
         ax.set_xlabel("GDP loss over the horizon (bn yen)")
         ax.grid(axis="y", alpha=0)
         ax.set_title(f"Sectors that lose the most (top {len(sec)})", loc="left")
@@ -153,7 +154,8 @@ def comparison_figure(rows: list[dict], by_duration: bool):
             ax.errorbar(c, y, xerr=np.vstack([np.clip(c - lo, 0, None), np.clip(hi - c, 0, None)]), fmt="none",
                         ecolor="black", capsize=3)
             ax.set_yticks(y)
-            ax.set_yticklabels([textwrap.shorten(r["label"], 40, placeholder="...") for r in rows])
+            ax.set_yticklabels([literal(textwrap.shorten(str(r["label"]), 40, placeholder="..."))
+                                for r in rows])
             ax.grid(axis="y", alpha=0)
         ax.set_ylabel("GDP loss (% of annual GDP)" if by_duration else "")
         if not by_duration:
