@@ -7,7 +7,9 @@ pipeline is caught at the start). Reading the series month for month as severity
 (0.43, 0.72) therefore understates the halt. This script finds the profile and the
 share of refused orders held at export (``restriction.held_share``) that reproduce the
 Oct/Sep, Nov/Sep and Dec/Sep ratios (least squares on logs over a grid) and prints
-the table; ``simulator/scenarios/validation-2010.toml`` uses the best row.
+the table; ``simulator/scenarios/validation-2010.toml`` takes the fitted first month (0.70) and
+half held; the second month barely shows in the imports before the halt ended (rows with 0.30 to
+1.00 fit within 0.01 of each other), so the scenario keeps the series' own reading for it (0.72).
 
 The reconstruction uses the import series, so the dip and rebound targets of the
 calibration (``data/evidence.toml``) check only that the reconstruction holds; the

@@ -7,9 +7,15 @@ say what is wrong and what the error must name::
     # key: restriction.duration_months      (or "-" when no key applies)
     # file: broken-base.toml                (optional: the file the error names,
                                              default: the bad file itself)
+    # says: must sum to 1                   (optional: words the error line must contain)
+    # known-bug: what resim does instead    (optional: a bug not fixed yet; the case is
+                                             a strict xfail until it is)
 
 A file of zero bytes cannot carry a comment; it expects no key. Files under
 ``bad/helpers/`` are base files used by the corpus, not cases themselves.
+Broken data files are in ``tests/data/tables/`` (input-output tables) and
+``tests/data/use_tables/`` (use-table folders: ``tiny_ok`` fits the 3-sector
+table ``tables/tiny_ok``; every other folder is a copy of it with one fault).
 The corpus runs through the real CLI entry point (in-process, so it stays
 fast; a few files also go through a real subprocess).
 """
@@ -31,11 +37,12 @@ from simulator.errors import ResimError
 
 BAD = Path(__file__).parent / "data" / "bad"
 CASES = sorted(BAD.glob("*.toml"))
+USE_TABLES = Path(__file__).parent / "data" / "use_tables"
 
 
 def expectation(path: Path) -> dict:
-    """The ``# bad:``, ``# key:`` and ``# file:`` lines at the top of a corpus file."""
-    want = {"bad": None, "key": "-", "file": path.name}
+    """The ``# bad:``, ``# key:``, ``# file:``, ``# says:`` and ``# known-bug:`` lines atop a corpus file."""
+    want = {"bad": None, "key": "-", "file": path.name, "says": None, "known-bug": None}
     for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         if not line.startswith("#"):
             break
@@ -55,7 +62,7 @@ def run_cli(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
     return (0 if code is None else code), out, err
 
 
-def assert_one_clean_line(err: str, file: str | None, key: str) -> str:
+def assert_one_clean_line(err: str, file: str | None, key: str, says: str | None = None) -> str:
     lines = err.splitlines()
     assert len(lines) == 1, err
     line = lines[0]
@@ -66,6 +73,8 @@ def assert_one_clean_line(err: str, file: str | None, key: str) -> str:
     if key != "-":
         # the dotted key stands on its own between the file and the message
         assert f": {key}: " in line, line
+    if says:
+        assert says in line, line
     return line
 
 
@@ -77,14 +86,20 @@ def test_corpus_is_big_and_documented():
             assert want["bad"], f"{path.name} does not say what is wrong (# bad: ...)"
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def case(path: Path):
+    bug = expectation(path)["known-bug"] if path.stat().st_size else None
+    marks = [pytest.mark.xfail(strict=True, reason=f"known bug: {bug}")] if bug else []
+    return pytest.param(path, id=path.stem, marks=marks)
+
+
+@pytest.mark.parametrize("path", [case(p) for p in CASES])
 def test_bad_file_exits_2_with_one_line(path, tmp_path, capsys, monkeypatch):
     want = expectation(path)
     out = tmp_path / "out"
     code, stdout, err = run_cli(["run", str(path), "--out", str(out)], capsys, monkeypatch)
     assert code == 2, (code, stdout, err)
     assert stdout == ""
-    assert_one_clean_line(err, want["file"], want["key"])
+    assert_one_clean_line(err, want["file"], want["key"], want["says"])
     assert list(tmp_path.iterdir()) == [], "no output directory and no temporary leftovers"
 
 
@@ -97,6 +112,13 @@ def test_bad_file_exits_2_with_one_line(path, tmp_path, capsys, monkeypatch):
     (["restriction.duration_months.deeper=1"], "restriction.duration_months.deeper"),
     (["restriction..duration_months=1"], "restriction..duration_months"),
     (["duration_months"], "-"),
+    # keys of round 1: the error names what replaced them
+    (["inventory.cover_months=[1.25,2,3,6]"], "inventory.cover_months"),
+    (["inventory.demand_share=[0.5,0.5]"], "inventory.demand_share"),
+    (["economy.dependence_file=dep.csv"], "economy.dependence_file"),
+    (["economy.dependence_scale=0.8"], "economy.dependence_scale"),
+    (["materials.ndfeb.dependence_scale=1.2"], "materials.ndfeb.dependence_scale"),
+    (["economy.use_table=[1,2]"], "economy.use_table"),
 ])
 def test_bad_set_exits_2(sets, key, tmp_path, capsys, monkeypatch):
     args = ["run", "--out", str(tmp_path / "out")]
@@ -104,12 +126,14 @@ def test_bad_set_exits_2(sets, key, tmp_path, capsys, monkeypatch):
         args += ["--set", s]
     code, stdout, err = run_cli(args, capsys, monkeypatch)
     assert code == 2 and stdout == ""
-    assert_one_clean_line(err, "--set" if key != "-" else None, key)
+    line = assert_one_clean_line(err, "--set" if key != "-" else None, key)
+    if "cover_months" in key or "demand_share" in key or "dependence" in key:
+        assert "no longer exists" in line, line
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["invalid-toml-unclosed-table", "binary-bytes", "table-singular",
-                                  "base-cycle"])
+                                  "base-cycle", "use-table-missing-column"])
 def test_real_process_prints_one_line(name, tmp_path):
     """The same through a real ``python -m simulator.cli`` (no test harness in between)."""
     path = BAD / f"{name}.toml"
@@ -119,7 +143,7 @@ def test_real_process_prints_one_line(name, tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2
     assert p.stdout == ""
-    assert_one_clean_line(p.stderr, want["file"], want["key"])
+    assert_one_clean_line(p.stderr, want["file"], want["key"], want["says"])
     assert not out.exists()
 
 
@@ -130,11 +154,32 @@ def test_missing_scenario_file(tmp_path, capsys, monkeypatch):
     assert_one_clean_line(err, str(missing), "-")
 
 
-def test_validate_reports_bad_data_too(capsys, monkeypatch):
-    path = BAD / "dependence-unknown-sector.toml"
-    code, _, err = run_cli(["validate", str(path)], capsys, monkeypatch)
-    assert code == 2
-    assert_one_clean_line(err, "dep_unknown_sector.csv", "economy.dependence_file")
+@pytest.mark.parametrize("name, file", [("use-table-unknown-sector", "use_tables/unknown_sector"),
+                                        ("use-table-buyer-mismatch", "buyer_mismatch/applications.csv"),
+                                        ("table-singular", "tables/singular")])
+def test_validate_reports_bad_data_too(name, file, capsys, monkeypatch):
+    """``resim validate`` reads the data files a scenario names, not only the scenario."""
+    path = BAD / f"{name}.toml"
+    code, stdout, err = run_cli(["validate", str(path)], capsys, monkeypatch)
+    assert code == 2 and stdout == ""
+    assert_one_clean_line(err, file, expectation(path)["key"], expectation(path)["says"])
+
+
+def test_good_use_table_fixture_is_valid(capsys, monkeypatch, tmp_path):
+    """The corpus' broken use tables are one fault away from a valid one."""
+    good = tmp_path / "good.toml"
+    good.write_text(f'[economy]\ntable = "{BAD.parent / "tables" / "tiny_ok"}"\n'
+                    f'use_table = "{USE_TABLES / "tiny_ok"}"\n')
+    code, stdout, err = run_cli(["validate", str(good)], capsys, monkeypatch)
+    assert code == 0 and err == "" and "valid" in stdout, (code, stdout, err)
+
+
+def test_every_broken_use_table_is_used_by_the_corpus():
+    used = {line.split('"')[1].rsplit("/", 1)[-1] for p in CASES
+            for line in p.read_bytes().decode("utf-8", "replace").splitlines()
+            if line.startswith("use_table = ")}
+    folders = {d.name for d in USE_TABLES.iterdir() if d.is_dir()}
+    assert folders - used == set()
 
 
 # --------------------------------------------------------------------------
@@ -150,6 +195,10 @@ WORDS = sorted({
     "demand_t_per_month", "china_share", "cover_months", "demand_share", "cover_scale", "pooled",
     "cover_days", "strategy", "table", "dependence_file", "allocation", "priority_sectors", "dist",
     "low", "high", "mean", "sd", "mode", "restriction.duration_months", "delay_months", "ramp_months",
+    # model v2
+    "use_table", "criticality_scale", "corporate_cover_scale", "reallocation", "restock_months", "held_share",
+    "recovery", "softening", "allies", "deferred_scale", "imported_components", "leakage_share",
+    "dependence_scale",
 })
 keys = st.one_of(st.sampled_from(WORDS), st.text(max_size=8))
 scalars = st.one_of(
@@ -158,7 +207,8 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
     st.sampled_from(["on_shortage", "immediate", "none", "mic2015_37", "2026-01", "uniform", "normal",
-                     ".", "..", "/", "nope.toml", "../tables/tiny_ok"]),
+                     ".", "..", "/", "nope.toml", "../tables/tiny_ok", "../use_tables/tiny_ok",
+                     str(Path(__file__).parent / "data" / "use_tables" / "tiny_ok")]),
 )
 documents = st.dictionaries(
     keys,

@@ -13,7 +13,7 @@ from simulator.core.params import with_values
 
 
 def loss(sc, **over):
-    return simulator.run(sc.with_overrides(over)).summary["gdp_loss_pct"]
+    return simulator.run(sc.with_overrides(over), draws=0).summary["gdp_loss_pct"]
 
 
 def test_no_restriction_is_exactly_zero(default_scenario):
@@ -48,14 +48,16 @@ def test_more_stockpile_never_more_loss(default_scenario):
 
 
 def test_default_is_plausible(default_scenario):
-    s = simulator.run(default_scenario).summary
+    s = simulator.run(default_scenario, draws=0).summary
     assert 0.2 <= s["gdp_loss_pct"] <= 2.0
+    # catch-up of deferred orders makes up part, never all, of the gross loss
+    assert s["gdp_loss_pct"] < s["gdp_loss_gross_pct"] <= 4.0
     assert s["gdp_loss_jpy_bn"] == pytest.approx(s["gdp_loss_pct"] / 100 * 609_300.0)
     assert s["top_sectors"][0]["code"] == "35"   # transport equipment leads
 
 
 def test_material_balance_closes(default_scenario):
-    r = simulator.run(default_scenario.with_overrides({"restriction.duration_months": 7}))
+    r = simulator.run(default_scenario.with_overrides({"restriction.duration_months": 7}), draws=0)
     sp = r.batch.supply
     inflow = sp.arrivals_china_t + sp.arrivals_other_t + sp.arrivals_national_t
     stock = sp.corporate_stock_t + sp.national_stock_t
@@ -71,14 +73,14 @@ def test_pipeline_gap_months(default_scenario):
     # severity 0: no Chinese arrivals between the end of transit (1.5) and 3.5 months.
     r = simulator.run(default_scenario.with_overrides({
         "restriction.severity": 0.0, "restriction.start_month": 1,
-        "restriction.transit_months": 0.5, "inventory.cover_scale": 10.0}))
+        "restriction.transit_months": 0.5, "inventory.cover_scale": 10.0}), draws=0)
     china = r.batch.supply.arrivals_china_t[0]
     assert (china[:, 2] == 0).all()           # month 2 (t = 2..3): the gap
     assert (china[:, 0] > 0).all() and (china[:, 6] > 0).all()
 
 
 def test_results_tables(default_scenario):
-    r = simulator.run(default_scenario)
+    r = simulator.run(default_scenario, draws=0)
     m = r.monthly
     assert {"month", "date", "kind", "item", "variable", "value"} <= set(m.columns)
     assert set(m["kind"]) == {"material", "economy", "sector"}
@@ -90,7 +92,7 @@ def test_results_tables(default_scenario):
 
 
 def test_185_sector_table_runs(default_scenario):
-    r = simulator.run(default_scenario.with_overrides({"economy.table": "mic2015_185"}))
+    r = simulator.run(default_scenario.with_overrides({"economy.table": "mic2015_185"}), draws=0)
     assert 0.2 <= r.summary["gdp_loss_pct"] <= 4.0
     assert len(r.sectors) == 185
 
@@ -99,7 +101,7 @@ def test_scenario_files_all_load_and_run():
     from pathlib import Path
     for f in sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml")):
         sc = simulator.load_scenario(f)
-        assert simulator.run(sc, keep_sector_paths=False).summary["gdp_loss_pct"] >= 0
+        assert simulator.run(sc, keep_sector_paths=False, draws=0).summary["gdp_loss_pct"] >= 0
 
 
 def _cli(*args, cwd=None):
@@ -158,7 +160,7 @@ def test_baseline_is_stationary(default_scenario, lead):
     sc = default_scenario.with_overrides({"restriction.duration_months": 0,
                                           "restriction.lead_time_normal_months": lead,
                                           "restriction.lead_time_restricted_months": lead})
-    sp = simulator.run(sc, keep_sector_paths=False).batch.supply
+    sp = simulator.run(sc, keep_sector_paths=False, draws=0).batch.supply
     opening = np.broadcast_to(sp.opening_corporate_t[:, :, None], sp.corporate_stock_t.shape)
     np.testing.assert_allclose(sp.corporate_stock_t, opening, rtol=1e-12)
     np.testing.assert_allclose(sp.arrivals_china_t + sp.arrivals_other_t, sp.use_t, rtol=1e-12)

@@ -1,7 +1,8 @@
 """Fast paths equal their references.
 
 - the compiled material layer (numba) vs the numpy loop, on every stored
-  reference batch and on the policy levers;
+  reference batch and on the policy levers (allies, release rules, the
+  allocation rules, pooled stocks);
 - the strongest-path downstream closure vs plain fixed-point iteration;
 - grouping rows by bound pattern vs ``np.unique``.
 """
@@ -50,24 +51,32 @@ def test_compiled_supply_equals_numpy_loop(data):
                            material.simulate_supply(inp, method="numba"), name)
 
 
-@pytest.mark.parametrize("over", [
+LEVERS = [
     {"allies.stock_days": 60.0},
     {"stockpile.national.strategy": "reserve_for_priority", "economy.priority_sectors": ["31", "32"]},
     {"stockpile.national.strategy": "immediate", "allies.stock_days": 30.0},
-])
+    {"economy.allocation": "priority", "economy.priority_sectors": ["35", "20"]},
+    {"economy.allocation": "value_added", "inventory.pooled": True},
+    {"economy.allocation": "proportional", "stockpile.national.strategy": "none"},
+]
+
+
+@pytest.mark.parametrize("over", LEVERS, ids=[",".join(f"{k}={v}" for k, v in o.items()) for o in LEVERS])
 def test_compiled_supply_equals_numpy_loop_with_policy_levers(over):
     pytest.importorskip("numba")
     base = simulator.load_scenario(overrides=over)
     rng = np.random.default_rng(11)
     n = 40
-    draws = _draws(rng, n, list(base.materials), False)
-    draws["allies.delay_months"] = rng.uniform(0, 4, n)
-    draws["allies.max_share_per_month"] = rng.uniform(0.05, 1, n)
-    if "allies.stock_days" in over:
-        draws["allies.stock_days"] = rng.uniform(0, 90, n)
+    draws = _draws(rng, n, list(base.materials), False, allies="allies.stock_days" in over)
     inp = engine.supply_inputs(with_values(base, n, draws))
-    assert_paths_equal(material.simulate_supply(inp, method="numpy"),
-                       material.simulate_supply(inp, method="numba"), str(over))
+    ref = material.simulate_supply(inp, method="numpy")
+    assert_paths_equal(ref, material.simulate_supply(inp, method="numba"), str(over))
+    # the batch exercises what it is about: shortages shared among groups, held cargo, the lever
+    assert (ref.group_shortfall_t > 0).any() and (ref.held_t > 0).any()
+    if "allies.stock_days" in over:
+        assert (ref.allied_shipped_t > 0).any()
+    if over.get("stockpile.national.strategy", "on_shortage") != "none":
+        assert (ref.release_t > 0).any()
 
 
 def test_dispatch(data, monkeypatch):

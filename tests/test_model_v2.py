@@ -196,9 +196,10 @@ def test_loss_never_falls_as_severity_rises_and_half_costs_a_quarter(default):
     sev = np.linspace(0.0, 1.0, 21)
     loss = with_values_losses(default, {"restriction.severity": sev})
     assert np.all(np.diff(loss) >= -1e-9), loss
-    # A half restriction is not nearly free (round 1: 4 % of a full one): stocks, the
-    # stockpile and market triage absorb more of a partial cut, as they should.
-    assert loss[10] >= 0.2 * loss[-1], loss
+    # A half restriction is not nearly free (round 1: 4 % of a full one) and costs at least a
+    # quarter of a full one (issue 12); stocks, the stockpile and market triage absorb more of
+    # a partial cut, as they should (0.30 at the calibrated defaults).
+    assert loss[10] >= 0.25 * loss[-1], loss
     # severity 0 still stretches the lead time (licensing); without the stretch nothing is lost
     same_lead = default.with_overrides({"restriction.lead_time_restricted_months":
                                         default.restriction.lead_time_normal_months})

@@ -1,8 +1,12 @@
 """The notebooks run top to bottom (nbclient), so they cannot rot.
 
 They are committed with outputs so they read well on a code host; the
-second test makes sure that stays true. Re-generate outputs after a
-change with ``jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb``.
+last test makes sure that stays true, and the one before it that they use
+only model-v2 keys and show the 90 % band of what they report. Re-generate
+outputs after a change with ``jupyter nbconvert --to notebook --execute
+--inplace notebooks/*.ipynb`` or, where nbconvert is not installed, with
+``nbclient.NotebookClient(nb, resources={"metadata": {"path": "notebooks"}}).execute()``
+and ``nbformat.write``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,35 @@ def test_notebooks_execute():
     for name, nb in zip(NOTEBOOKS, results):
         figures = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert figures >= 1, f"{name} produced no figure"
+
+
+#: Round-1 names the notebooks must not use (model v2 refuses or removed them; docs/model.md sec. 11).
+REMOVED = ("dependence_scale", "inventory.cover_months", "inventory.demand_share", "dependence_file",
+           "simulator.model.allocation", "DEPENDENCE.md")
+
+
+def _text_outputs(nb) -> str:
+    out = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        for o in c.outputs:
+            if o.output_type == "stream":
+                out.append(o.text)
+            elif o.output_type in ("execute_result", "display_data"):
+                out.append(o.get("data", {}).get("text/plain", ""))
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_uses_v2_and_shows_bands(name):
+    """No removed key or module in the notebook, and its headline numbers carry their 90 % band."""
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    for old in REMOVED:
+        assert old not in text, f"{name}: uses {old!r}, which model v2 removed"
+    shown = _text_outputs(nb)
+    assert "90 % band" in shown or "_p05" in shown, f"{name}: shows no band"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

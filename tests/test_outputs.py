@@ -9,6 +9,7 @@ reproduce a figure.
 
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
 import json
@@ -20,10 +21,13 @@ import pytest
 
 import simulator
 from simulator import cli
-from simulator.io import outputs
 from simulator.errors import ResimError
+from simulator.io import outputs
 
 DATA = Path(__file__).parent / "data"
+#: The five files of a use-table folder (docs/model.md section 4).
+USE_TABLE_FILES = ("use_table.csv", "criticality.csv", "applications.csv", "final_links.csv",
+                   "made_to_order.csv")
 
 
 def sha(path: Path) -> str:
@@ -168,17 +172,27 @@ def test_summary_json_carries_provenance(tmp_path, capsys, monkeypatch):
     assert params["restriction"]["severity"] == 0.8
     expected = simulator.load_scenario(scenario, {"restriction.severity": 0.8})
     assert params == expected.model_dump(mode="json")
-    # every data file is hashed, and the hashes are the files' own
+    # every data file is hashed, and the hashes are the files' own: the table, the 185-sector
+    # table the use table's codes are aggregated from, the five files of the use table
     data_dir = Path(str(resources.files("simulator") / "data"))
     hashes = prov["data_sha256"]
-    for name in ("Z.csv", "final_demand.csv", "value_added.csv"):
-        assert hashes[f"mic2015_37/{name}"] == sha(data_dir / "mic2015_37" / name)
-    assert hashes["dependence_185.csv"] == sha(data_dir / "dependence_185.csv")
+    for table in ("mic2015_37", "mic2015_185"):
+        for name in ("Z.csv", "final_demand.csv", "value_added.csv", "sectors.csv"):
+            assert hashes[f"{table}/{name}"] == sha(data_dir / table / name)
+    for name in USE_TABLE_FILES:
+        assert hashes[f"use_table/{name}"] == sha(data_dir / name)
     assert hashes["materials.toml"] == sha(data_dir / "materials.toml")
+    assert "dependence_185.csv" not in hashes           # kept as a cross-check, not used by the model
+    # the summary carries the band the run printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["band_draws"] > 0
+    for key in ("gdp_loss_pct", "gdp_loss_jpy_bn"):
+        assert summary[f"{key}_p05"] <= summary[f"{key}_p50"] <= summary[f"{key}_p95"]
+        assert summary[f"{key}_p05"] < summary[f"{key}_p95"]
 
 
 def test_custom_data_resolve_relative_to_the_scenario_and_are_hashed(tmp_path, capsys, monkeypatch):
-    """A scenario's table and dependence paths start at its own directory, not the cwd."""
+    """A scenario's table and use-table paths start at its own directory, not the cwd."""
     scenario = DATA / "good" / "tiny-table.toml"
     monkeypatch.chdir(tmp_path)            # far away from the scenario
     out = tmp_path / "out"
@@ -188,9 +202,14 @@ def test_custom_data_resolve_relative_to_the_scenario_and_are_hashed(tmp_path, c
     assert summary["gdp_loss_pct"] > 0
     hashes = summary["provenance"]["data_sha256"]
     assert hashes["tiny_ok/Z.csv"] == sha(DATA / "tables" / "tiny_ok" / "Z.csv")
-    assert hashes["tiny_dep.csv"] == sha(DATA / "tables" / "tiny_dep.csv")
+    for name in USE_TABLE_FILES:
+        assert hashes[f"use_table/{name}"] == sha(DATA / "use_tables" / "tiny_ok" / name)
+    assert summary["provenance"]["parameters"]["economy"]["use_table"] == "../use_tables/tiny_ok"
     sectors = (out / "sectors.csv").read_text()
     assert "Magnet makers" in sectors
+    # the use table's buyers (01, 03) and the assembler it links to (02) all lose output
+    lost = {row["code"] for row in csv.DictReader(sectors.splitlines()) if float(row["gdp_loss_jpy_bn"]) > 0}
+    assert lost == {"01", "02", "03"}
 
 
 def test_scenario_files_are_data_not_code():

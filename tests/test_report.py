@@ -13,14 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import simulator
-from simulator.report.band import Interval, band_of, bundled_distributions, recentred
+from simulator.report.band import Interval, band_of
 from simulator.report.browser import chromium_path, pixel_stats, screenshot
 from simulator.report.format import decimals_for, fmt_interval, fmt_month_interval, month_label
 
@@ -173,51 +172,58 @@ def test_rounding_follows_the_band_width():
     assert fmt_month_interval(Interval(None, None, None, share_none=1.0), "2026-01")["all_none"]
 
 
-def test_packaged_distributions_match_the_bundled_scenario():
-    ours = tomllib.loads((ROOT / "simulator" / "report" / "default_uncertainty.toml").read_text())["uncertainty"]
-    theirs = tomllib.loads((ROOT / "scenarios" / "japan-one-year-uncertain.toml").read_text())["uncertainty"]
-    assert ours == theirs
-    assert bundled_distributions()[0] == theirs
+def test_band_draws_the_calibrated_posterior():
+    """The report's band is the run's own: draws of the calibrated parameters (data/posterior.csv),
+    listed with their 5/50/95 % in the assumptions; the headline interval is the run's 5-95 %."""
+    from simulator.io.posterior import load_posterior
+
+    sc = simulator.load_scenario()
+    b = band_of(sc, n=40)
+    calibrated = load_posterior()[0]
+    assert b.source == "posterior" and "40 draws of the calibrated parameters" in b.label
+    assert b.distributions and set(b.distributions) <= set(calibrated)
+    for key, d in b.distributions.items():
+        assert d["dist"] == "posterior"
+        assert calibrated[key].min() <= d["low"] <= d["median"] <= d["high"] <= calibrated[key].max(), key
+    summary = b.result.summary
+    iv = b.metrics["gdp_loss_pct"]
+    assert (iv.central, iv.low, iv.high) == (summary["gdp_loss_pct"], summary["gdp_loss_pct_p05"],
+                                             summary["gdp_loss_pct_p95"])
+    assert iv.low < iv.central < iv.high
+    assert b.held == []
 
 
-def test_band_is_recentred_on_the_scenario():
-    sc = simulator.load_scenario(overrides={"stockpile.national.cover_days": 180.0,
-                                            "restriction.lead_time_restricted_months": 1.5})
-    dists, held = recentred(sc, bundled_distributions()[0])
-    assert dists["stockpile.national.cover_days"] == {"dist": "uniform", "low": 0.0, "high": 360.0}
-    normal = dists["restriction.lead_time_normal_months"]
-    restricted = dists["restriction.lead_time_restricted_months"]
-    assert normal["high"] <= restricted["low"]                   # every draw keeps restricted >= normal
-    assert restricted["mode"] == pytest.approx(1.5)
-    none = recentred(simulator.load_scenario(overrides={"stockpile.national.cover_days": 0.0}),
-                     bundled_distributions()[0])
-    assert "stockpile.national.cover_days" not in none[0] and any("cover_days" in h for h in none[1])
-    b = band_of(sc, n=60, sector_draws=0)
+def test_keys_the_scenario_sets_are_held_and_its_own_uncertainty_is_drawn():
+    """A calibrated key the scenario sets itself keeps its value in every draw (and the report says so);
+    the uncertain bundled scenario draws its own [uncertainty] table with the posterior."""
+    sc = simulator.load_scenario(overrides={"inventory.cover_scale": 1.2})
+    b = band_of(sc, n=40)
+    assert "inventory.cover_scale" not in b.distributions
+    assert any(h.startswith("inventory.cover_scale") and "1.2" in h for h in b.held), b.held
+    assert "inventory.cover_scale" not in b.draws.columns                  # not varied
     iv = b.metrics["gdp_loss_pct"]
     assert iv.low <= iv.central <= iv.high
 
+    uncertain = simulator.load_scenario(ROOT / "scenarios" / "japan-one-year-uncertain.toml")
+    u = band_of(uncertain, n=40)
+    assert u.source == "posterior+uncertainty" and "[uncertainty]" in u.label
+    for key, dist in uncertain.uncertainty.items():
+        assert u.distributions[key] == dist.model_dump(exclude_none=True), key
 
-def test_posterior_bands_are_used_when_the_run_has_them():
-    """The calibration issue will add *_p05/*_p95 to results; band_of must prefer them."""
+
+def test_band_of_reuses_a_run_that_has_its_band():
+    """A result that already carries a band of n draws is not run again: the report shows its numbers."""
     sc = simulator.load_scenario()
-    res = simulator.run(sc)
-
-    class WithPosterior:
-        scenario = res.scenario
-        summary = {**res.summary, "gdp_loss_pct_p05": 0.30, "gdp_loss_pct_p95": 0.55,
-                   "gdp_loss_jpy_bn_p05": 1800.0, "gdp_loss_jpy_bn_p95": 3400.0}
-        economy_monthly = res.economy_monthly.assign(gdp_loss_jpy_bn_p05=res.economy_monthly["gdp_loss_jpy_bn"] * 0.5,
-                                                     gdp_loss_jpy_bn_p95=res.economy_monthly["gdp_loss_jpy_bn"] * 2)
-        sectors = res.sectors.assign(gdp_loss_jpy_bn_p05=0.0, gdp_loss_jpy_bn_p95=1.0)
-        materials_monthly = res.materials_monthly
-
-    b = band_of(sc, result=WithPosterior(), n=40, sector_draws=0)
-    assert b.source.startswith("posterior")
-    assert (b.metrics["gdp_loss_pct"].low, b.metrics["gdp_loss_pct"].high) == (0.30, 0.55)
-    assert b.metrics["gdp_loss_jpy_bn"].high == 3400.0
-    assert (b.economy["gdp_loss_jpy_bn_p95"] == res.economy_monthly["gdp_loss_jpy_bn"] * 2).all()
-    assert (b.sectors["gdp_loss_jpy_bn_p95"] == 1.0).all()
-    assert not math.isnan(b.materials["stock_months_p05"].iloc[0])   # the rest stays Monte Carlo
+    res = simulator.run(sc, draws=40)
+    b = band_of(sc, result=res, n=40)
+    assert b.result is res
+    assert b.metrics["gdp_loss_jpy_bn"].high == res.summary["gdp_loss_jpy_bn_p95"]
+    monthly, sectors = res.economy_monthly, res.sectors
+    assert (b.economy["gdp_loss_jpy_bn_p95"].to_numpy() == monthly["gdp_loss_jpy_bn_p95"].to_numpy()).all()
+    assert (b.sectors["gdp_loss_jpy_bn_p05"].to_numpy() == sectors["gdp_loss_jpy_bn_p05"].to_numpy()).all()
+    assert not math.isnan(b.materials["stock_months_p05"].iloc[0])
+    unbanded = simulator.run(sc, draws=0)
+    assert band_of(sc, result=unbanded, n=40).result is not unbanded       # no band yet: run with one
 
 
 def test_reference_list_is_link_free(report):

@@ -29,7 +29,13 @@ def test_overrides_parse_and_apply():
     ("[restriction]\nduraton_months = 3\n", "restriction.duraton_months", "did you mean 'duration_months'"),
     ("horizon_months = 'x'\n", "horizon_months", "integer"),
     ("[restriction]\nseverity = [0.5, 0.5, 0.5]\nduration_months = 2\n", "restriction.severity", "at most 2"),
-    ("[inventory]\ndemand_share = [0.5, 0.2, 0.2, 0.05]\n", "inventory.demand_share", "sum to 1"),
+    # keys of round 1 name what replaced them (model v2: the firm groups are the use table's applications)
+    ("[inventory]\ndemand_share = [0.5, 0.2, 0.2, 0.1]\n", "inventory.demand_share", "use_table.csv"),
+    ("[inventory]\ncover_months = [1.25, 2, 3, 6]\n", "inventory.cover_months", "inventory.cover_scale"),
+    ("[economy]\ndependence_file = 'dep.csv'\n", "economy.dependence_file", "economy.use_table"),
+    ("[economy]\nuse_table = 'nowhere'\n", "economy.use_table", "not found"),
+    ("[stockpile.national]\nstrategy = 'reserve_for_priority'\n", "stockpile.national.strategy",
+     "needs economy.priority_sectors"),
     ("[materials.ndfeb]\nchina_share = 1.5\n", "materials.ndfeb.china_share", "less than or equal to 1"),
     ("[restriction]\nlead_time_restricted_months = 1.0\n", "restriction.lead_time_restricted_months", "at least"),
 ])

@@ -1,7 +1,9 @@
 """The on-disk economy-structure cache: same structure, rebuilt when a data
 file changes, harmless when broken; and ``resim run`` then needs no pandas."""
 
+import csv
 import dataclasses
+import io
 import os
 import shutil
 import subprocess
@@ -12,18 +14,28 @@ import pytest
 
 from simulator.core import spec
 from simulator.io import cache as structure_cache
-from simulator.io.datafiles import DataFiles, bundled_dependence_path, bundled_table_dir, data_dir
+from simulator.io.datafiles import USE_TABLE_FILES, DataFiles, bundled_table_dir, data_dir, resolve_data_files
 from simulator.io.datafiles import bundled_table_dir as _bundled_dir
 from simulator.io.tables import load_table
+from simulator.io.usetable import load_use_table
 from simulator.model import economy
 
 
-def build(table_dir):
-    spec._economy.cache_clear()                       # the in-memory caches, so the disk cache is what is tested
+def build(table_dir, use_table_dir=None):
+    spec._economy.cache_clear()             # the in-memory caches, so the disk cache is what is tested
     load_table.cache_clear()
-    files = DataFiles(table_dir=table_dir, dependence_file=bundled_dependence_path(),
-                      fine_table_dir=bundled_table_dir("mic2015_185"), materials_file=data_dir() / "materials.toml")
-    return spec._economy(files, ("ndfeb", "dytb", "celay"), 0.5, 0.03)
+    load_use_table.cache_clear()
+    files = DataFiles(table_dir=table_dir, use_table_dir=use_table_dir or data_dir(),
+                      fine_table_dir=bundled_table_dir("mic2015_185"),
+                      materials_file=data_dir() / "materials.toml")
+    return spec._economy(files, 0.5, 0.03)
+
+
+def copy_use_table(to):
+    to.mkdir()
+    for name in USE_TABLE_FILES:
+        shutil.copyfile(data_dir() / name, to / name)
+    return to
 
 
 def assert_same(a, b):
@@ -60,6 +72,43 @@ def test_editing_a_table_rebuilds(tmp_path, monkeypatch):
     after = build(table)
     assert len(list((tmp_path / "cache").glob("economy-*.npz"))) == 2
     assert not np.array_equal(before[0].B, after[0].B)
+
+
+def test_editing_the_use_table_rebuilds(tmp_path, monkeypatch):
+    """The use table is part of the cache key: a changed share of a buyer's output is a new structure."""
+    monkeypatch.setenv("RESIM_CACHE_DIR", str(tmp_path / "cache"))
+    use = copy_use_table(tmp_path / "use")
+    before = build(_bundled_dir("mic2015_37"), use)
+    apps = (use / "applications.csv").read_text().splitlines()
+    header = next(csv.reader([apps[0]]))
+    row = next(csv.reader([apps[1]]))
+    col = header.index("direct_output_share")
+    row[col] = str(float(row[col]) * 1.5)              # the first application is a bigger part of its buyer
+    high = header.index("direct_output_share_high")
+    row[high] = str(max(float(row[high]), float(row[col])))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(row)
+    apps[1] = buf.getvalue()
+    (use / "applications.csv").write_text("\n".join(apps) + "\n")
+    after = build(_bundled_dir("mic2015_37"), use)
+    assert len(list((tmp_path / "cache").glob("economy-*.npz"))) == 2
+    assert not np.array_equal(before[0].line_buyer, after[0].line_buyer)
+    assert_same(build(_bundled_dir("mic2015_37"), use), after)      # and the rebuilt one is cached
+
+
+def test_resolved_data_files_are_the_ones_built_from(tmp_path):
+    """resolve_data_files: the default use table is the bundled one; a relative one starts at the scenario."""
+    scenario = tmp_path / "sub" / "s.toml"
+    default = resolve_data_files("mic2015_37", None, str(scenario))
+    assert default.table_dir == _bundled_dir("mic2015_37").absolute()
+    assert default.use_table_dir == data_dir().absolute()
+    own = resolve_data_files("../tables/t", "../use", str(scenario))
+    assert own.table_dir.is_absolute() and own.use_table_dir.is_absolute()
+    assert own.table_dir.resolve() == (tmp_path / "tables" / "t").resolve()
+    assert own.use_table_dir.resolve() == (tmp_path / "use").resolve()
+    labels = [label for label, _ in default.files()]
+    assert [x for x in labels if x.startswith("use_table/")] == [f"use_table/{n}" for n in USE_TABLE_FILES]
+    assert "mic2015_185/Z.csv" in labels and "materials.toml" in labels
 
 
 def test_a_corrupt_cache_file_is_ignored(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 import simulator
 from simulator.errors import ScenarioError
 from simulator.core.results import summary_arrays
+from simulator.io.posterior import load_posterior
 from simulator.io.scenario import Distribution
 from simulator.analysis.sweep import (
     monthly_percentiles,
@@ -45,15 +46,17 @@ def test_sweep_matches_individual_runs(default_scenario):
         "stockpile.national.cover_days": [0, 90],
         "stockpile.national.strategy": ["on_shortage", "immediate"],   # structural: separate batches
     }
-    df = simulator.sweep(default_scenario, grid)
+    df = simulator.sweep(default_scenario, grid, draws=0)
     assert len(df) == 12
     assert list(df.columns[:3]) == list(grid)
     combos = list(itertools.product(*grid.values()))
     assert [tuple(r) for r in df[list(grid)].itertuples(index=False)] == combos
     metrics = [c for c in df.columns if c not in grid]
     assert "gdp_loss_pct" in metrics and "gdp_loss_jpy_bn" in metrics
+    assert not any(m.endswith("_p05") for m in metrics)              # draws=0: central runs only
     for i, combo in enumerate(combos):
-        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False)
+        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False,
+                            draws=0)
         expected = summary_arrays(res.batch)
         for m in metrics:
             _same(df.loc[i, m], expected[m][0])
@@ -62,15 +65,45 @@ def test_sweep_matches_individual_runs(default_scenario):
     assert loss["gdp_loss_pct"].is_monotonic_increasing and loss["gdp_loss_pct"].iloc[-1] > 0
 
 
+def test_sweep_bands_by_default_match_banded_runs(default_scenario):
+    """A summary sweep carries the 90 % band of every point (the same posterior draws at every
+    point); its central columns are the central runs, its bands those of banded runs."""
+    from simulator.core.bands import BAND_METRICS, DEFAULT_DRAWS
+
+    grid = {"restriction.duration_months": [3, 12], "stockpile.national.strategy": ["on_shortage", "immediate"]}
+    central = simulator.sweep(default_scenario, grid, draws=0)
+    banded = simulator.sweep(default_scenario, grid)
+    assert banded.attrs["band_draws"] == DEFAULT_DRAWS
+    for m in BAND_METRICS:
+        _same(banded[m], central[m])
+        assert (banded[f"{m}_p05"] <= banded[f"{m}_p50"] + 1e-12).all()
+        assert (banded[f"{m}_p50"] <= banded[f"{m}_p95"] + 1e-12).all()
+    assert (banded["gdp_loss_pct_p95"] > banded["gdp_loss_pct_p05"]).all()
+    # the structural group (immediate release) has its band too: the same as a banded run's
+    few = simulator.sweep(default_scenario, grid, draws=30, seed=4)
+    row = few.iloc[3]
+    assert (row["restriction.duration_months"], row["stockpile.national.strategy"]) == (12, "immediate")
+    res = simulator.run(default_scenario.with_overrides({"stockpile.national.strategy": "immediate"}),
+                        keep_sector_paths=False, draws=30, seed=4)
+    for k in ("gdp_loss_pct", "gdp_loss_pct_p05", "gdp_loss_pct_p95"):
+        assert row[k] == pytest.approx(res.summary[k], rel=1e-9)
+    with pytest.raises(ScenarioError, match="draws"):
+        simulator.sweep(default_scenario, grid, monthly=True, draws=5)
+
+
 def test_sweep_list_valued_key_and_none(default_scenario):
-    grid = {"inventory.cover_months": [[1.0, 2.0, 3.0, 6.0], [2.0, 3.0, 4.0, 8.0]],
+    """A monthly severity profile (a list) and an empty value (None) are structural: separate batches."""
+    grid = {"restriction.severity": [[1.0, 0.5], [0.5, 1.0], 0.75],
             "materials.dytb.stockpile_cover_days": [None, 120.0]}
-    df = simulator.sweep(default_scenario, grid)
-    assert len(df) == 4
+    df = simulator.sweep(default_scenario, grid, draws=0)
+    assert len(df) == 6
     for i, combo in enumerate(itertools.product(*grid.values())):
-        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False)
+        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False,
+                            draws=0)
         _same(df.loc[i, "gdp_loss_jpy_bn"], res.summary["gdp_loss_jpy_bn"])
         _same(df.loc[i, "dytb_national_release_t"], res.summary["dytb_national_release_t"])
+    # a bigger stockpile of Dy/Tb releases more of it
+    assert (df.loc[1::2, "dytb_national_release_t"].to_numpy() > df.loc[0::2, "dytb_national_release_t"].to_numpy()).all()
 
 
 def test_sweep_monthly_matches_result_monthly(default_scenario):
@@ -78,7 +111,7 @@ def test_sweep_monthly_matches_result_monthly(default_scenario):
     assert list(m.columns) == ["scenario_id", "restriction.duration_months", "month", "date", "kind",
                                "item", "variable", "value"]
     assert m.attrs["keys"] == ["restriction.duration_months"]
-    res = simulator.run(default_scenario.with_overrides({"restriction.duration_months": 9}))
+    res = simulator.run(default_scenario.with_overrides({"restriction.duration_months": 9}), draws=0)
     want = res.monthly[res.monthly["kind"] != "sector"].reset_index(drop=True)
     got = m[m["scenario_id"] == 1].drop(columns=["scenario_id", "restriction.duration_months"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got.drop(columns="value"), want.drop(columns="value"), check_dtype=False)
@@ -142,7 +175,7 @@ def test_sweep_and_sample_pass_the_client_to_the_executor(default_scenario, monk
     from simulator.core import executor
 
     grid = {"restriction.duration_months": [3, 6]}
-    plain = simulator.sweep(default_scenario, grid)
+    plain = simulator.sweep(default_scenario, grid, draws=0)
     marker = object()
     if "client" not in inspect.signature(executor.run_summary).parameters:
         with pytest.raises(ScenarioError, match="Dask client"):
@@ -160,6 +193,9 @@ def test_sweep_and_sample_pass_the_client_to_the_executor(default_scenario, monk
     assert seen == [marker, marker]
     with pytest.raises(ScenarioError, match="monthly"):
         simulator.sweep(default_scenario, grid, monthly=True, client=marker)
+    # bands run locally: a client means central runs, and asking for both is refused
+    with pytest.raises(ScenarioError, match="locally"):
+        simulator.sweep(default_scenario, grid, client=marker, draws=5)
 
 
 # --------------------------------------------------------------------------
@@ -170,13 +206,18 @@ def test_uncertain_scenario_is_centred_on_the_central_values():
     """The [uncertainty] example must stay centred on the scenario it perturbs
     (re-centre it if calibration moves a default)."""
     sc = simulator.load_scenario(UNCERTAIN)
-    assert len(sc.uncertainty) >= 10
+    # the file carries only what the calibrated posterior holds fixed: two lead times and
+    # three alternative capacities
+    assert len(sc.uncertainty) == 5
+    off = []
     for key, d in sc.uncertainty.items():
         value = sc.get(key)
         value = sc.stockpile.national.cover_days if value is None else value
         centre = {"triangular": d.mode, "normal": d.mean, "lognormal": d.mean,
                   "uniform": None if d.low is None else (d.low + d.high) / 2}[d.dist]
-        assert math.isclose(centre, value, rel_tol=1e-9, abs_tol=1e-12), key
+        if not math.isclose(centre, value, rel_tol=1e-9, abs_tol=1e-12):
+            off.append(f"{key}: centred on {centre:g}, the scenario's value is {value:g}")
+    assert not off, "; ".join(off)
 
 
 def test_sample_is_reproducible_and_within_bounds():
@@ -186,13 +227,27 @@ def test_sample_is_reproducible_and_within_bounds():
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["gdp_loss_pct"], c["gdp_loss_pct"])
     sc = simulator.load_scenario(UNCERTAIN)
-    assert a.attrs["keys"] == list(sc.uncertainty)
-    assert list(a.columns[: 1 + len(sc.uncertainty)]) == ["draw"] + list(sc.uncertainty)
+    keys = a.attrs["keys"]
+    assert list(a.columns[: 1 + len(keys)]) == ["draw"] + keys
+    # the scenario's own distributions, after the posterior's parameters it does not draw itself
+    assert keys[-len(sc.uncertainty):] == list(sc.uncertainty)
+    posterior, _ = load_posterior()
+    paired = keys[:-len(sc.uncertainty)]
+    assert paired and set(paired) == set(posterior) - set(sc.uncertainty) - set(sc.explicit_keys)
+    assert a.attrs["posterior"] is True
+    for key in paired:                                   # every paired value is a posterior draw
+        assert np.isin(a[key].to_numpy(), np.asarray(posterior[key])).all(), key
     for key, d in sc.uncertainty.items():
         if d.dist in ("uniform", "triangular"):
             assert a[key].between(d.low, d.high).all(), key
-    assert (a["economy.dependence_scale"] >= 0).all()
+    assert (a["economy.criticality_scale"] >= 0).all()
     assert a["gdp_loss_pct"].std() > 0
+    # posterior=False: only the scenario's distributions vary, and the spread shrinks
+    own = simulator.sample(UNCERTAIN, n=64, seed=3, posterior=False)
+    assert own.attrs["keys"] == list(sc.uncertainty)
+    for key in sc.uncertainty:
+        _same(own[key], a[key])                          # one stream per key: the same draws
+    assert own["gdp_loss_pct"].std() < a["gdp_loss_pct"].std()
 
 
 def test_sample_rows_equal_runs_of_their_draws():
@@ -200,7 +255,7 @@ def test_sample_rows_equal_runs_of_their_draws():
     sc = simulator.load_scenario(UNCERTAIN)
     for i in (0, 4):
         over = {k: float(df.loc[i, k]) for k in df.attrs["keys"]}
-        res = simulator.run(sc.with_overrides(over), keep_sector_paths=False)
+        res = simulator.run(sc.with_overrides(over), keep_sector_paths=False, draws=0)
         _same(df.loc[i, "gdp_loss_jpy_bn"], res.summary["gdp_loss_jpy_bn"])
 
 
@@ -208,14 +263,14 @@ def test_sample_values_distributions_and_truncation():
     n = 200_000
     d = {
         "inventory.cover_scale": Distribution(dist="lognormal", mean=1.0, sd=0.3),
-        "economy.dependence_scale": {"dist": "normal", "mean": 0.1, "sd": 0.2},     # truncated at 0
+        "economy.criticality_scale": {"dist": "normal", "mean": 0.1, "sd": 0.2},    # truncated at 0
         "stockpile.national.cover_days": {"dist": "triangular", "low": 0, "mode": 30, "high": 90},
         "restriction.transit_months": {"dist": "uniform", "low": 0.5, "high": 0.5},  # degenerate
     }
     v = sample_values(d, n, seed=0)
     assert abs(v["inventory.cover_scale"].mean() - 1.0) < 0.01
     assert abs(v["inventory.cover_scale"].std() - 0.3) < 0.01
-    dep = v["economy.dependence_scale"]
+    dep = v["economy.criticality_scale"]
     assert dep.min() >= 0 and (dep == 0).mean() < 1e-4          # truncated, not clipped onto 0
     assert abs(np.mean(v["stockpile.national.cover_days"]) - 40.0) < 0.5   # (0+30+90)/3
     assert (v["restriction.transit_months"] == 0.5).all()
@@ -256,8 +311,12 @@ def test_summaries_and_percentiles():
     _same(s.loc["gdp_loss_pct", "mean"], x.mean())
     corr = rank_correlations(df)
     assert set(corr["key"]) == set(df.attrs["keys"])
-    # more dependence on rare earths means a larger loss
-    assert corr.iloc[0]["key"] == "economy.dependence_scale" and corr.iloc[0]["spearman_rho"] > 0.5
+    assert (np.diff(corr["spearman_rho"].abs().to_numpy()) <= 1e-12).all()
+    rho = corr.set_index("key")["spearman_rho"]
+    # more critical applications, a larger loss; more market triage and more orders made up, a smaller one
+    assert rho["economy.criticality_scale"] > 0.2
+    assert rho["economy.reallocation"] < -0.2
+    assert rho["recovery.deferred_scale"] < -0.2
 
     m = simulator.sample(UNCERTAIN, n=80, seed=0, monthly=["cumulative_gdp_loss_pct"])
     q = monthly_percentiles(m)

@@ -450,7 +450,7 @@ def calibrate(scenario: Scenario, targets, free_parameters, xtol: float = 1e-9) 
         {"restriction.duration_months": 12})``. ``gdp_loss_pct`` is the
         cumulative GDP loss over the horizon in % of one year's GDP.
     free_parameters : FreeParameter, mapping, or sequence
-        ``{"economy.dependence_scale": (0.05, 2.0)}``, ``FreeParameter``
+        ``{"economy.criticality_scale": (0.2, 3.0)}``, ``FreeParameter``
         objects, ``(key, low, high[, start])`` tuples or
         ``"key:low:high"`` strings.
     xtol : float

@@ -8,7 +8,9 @@
 - :func:`optimize_stockpile`: the smallest stockpile that keeps the loss
   at or under a cap, per case, by root finding (scipy ``brentq``) on the
   loss curve, which is monotone non-increasing in the stockpile.
-- :func:`plot_stockpile_curve`, :func:`plot_cost_benefit`: the charts.
+- The charts are :func:`simulator.plots.plot_stockpile_curve` and
+  :func:`simulator.plots.plot_cost_benefit` (plots sit above analysis in
+  the layers, so they are not re-exported here).
 
 Equations in ``docs/model.md`` (section "Policy levers"). Every curve is
 one engine batch per structure (all stockpile sizes and cases at once);
@@ -387,17 +389,3 @@ def _label(values: dict) -> str:
     if not values:
         return "scenario"
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in values.items())
-
-
-# --------------------------------------------------------------------------
-# Charts
-# --------------------------------------------------------------------------
-
-def _short(label: str) -> str:
-    """Legend text: "restriction 6 months" for the default sweep, else the label."""
-    key = "restriction.duration_months="
-    if label.startswith(key) and "," not in label:
-        return f"restriction {label[len(key):]} months"
-    return label
-
-

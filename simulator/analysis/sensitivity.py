@@ -70,7 +70,9 @@ class Factor:
             return self.range_label
         keys = list(self.low)
         if len(keys) == 1:
-            return f"{_fmt(self.low[keys[0]])} to {_fmt(self.high[keys[0]])}"
+            unit = next((f" {u}" for suffix, u in (("_months", "months"), ("_days", "days"), ("_t", "t"))
+                         if keys[0].endswith(suffix)), "")
+            return f"{_fmt(self.low[keys[0]])} to {_fmt(self.high[keys[0]])}{unit}"
         return "; ".join(f"{k.split('.')[-2] if k.startswith('materials.') else k} "
                          f"{_fmt(self.low[k])}-{_fmt(self.high[k])}" for k in keys)
 

@@ -3,7 +3,9 @@
 Each module registers its commands on :data:`simulator.cli.common.app`:
 :mod:`~simulator.cli.run` (run, validate, schema), :mod:`~simulator.cli.sweep`
 (sweep, compare), :mod:`~simulator.cli.optimize`, :mod:`~simulator.cli.calibrate`
-(calibrate, sensitivity). Heavy libraries (matplotlib, scipy, pandas) are
+(calibrate, sensitivity), :mod:`~simulator.cli.scenarios` (scenarios, init). The
+global options (``--version``, ``--quiet``, ``--verbose``, shell completion) are in
+:mod:`~simulator.cli.common`. Heavy libraries (matplotlib, scipy, pandas) are
 imported only inside the commands that need them, so ``resim run`` starts fast.
 
 Every way a command can end is one of (docs/guarantees.md):
@@ -18,7 +20,9 @@ Every way a command can end is one of (docs/guarantees.md):
 - a usage error (unknown option): click's usage message and exit 2.
 
 Warnings (e.g. "the compiled engine is unavailable") are one line each,
-``resim: warning: ...``. Text that comes from the user (file names,
+``resim: warning: ...``; ``--quiet`` keeps them and drops notes (``resim:
+compiling ...``, ``Wrote ...``, progress bars). ``resim validate`` prints every
+problem of a file, one line each (exit 2). Text that comes from the user (file names,
 scenario names) never reaches the terminal with its control characters.
 Nothing ends in a traceback: an unexpected exception is reported as an
 internal error in one line (``RESIM_DEBUG=1`` shows the traceback).
@@ -33,8 +37,8 @@ import warnings
 
 import typer
 
-from simulator.cli import calibrate, explore, optimize, report, run, sweep  # noqa: F401  (register the commands)  # noqa: F401  (register resim explore and resim report)
-from simulator.cli.common import app
+from simulator.cli import calibrate, explore, optimize, report, run, scenarios, sweep  # noqa: F401  (register the commands)
+from simulator.cli.common import STATE, app, reset_state, timings_line
 from simulator.errors import ResimError
 
 __all__ = ["app", "main"]
@@ -120,6 +124,47 @@ def _quiet_stdout() -> None:
         pass
 
 
+#: The global flags that may also follow the command (``resim run --quiet``).
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def hoist_global_flags(command, args: list[str]) -> list[str]:
+    """Move ``--quiet``/``--verbose`` given after the command name in front of it (where click expects them).
+
+    A token that is the value of a preceding option (``--set -q``) stays where it is, and so does
+    everything after ``--``.
+    """
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 1
+    commands = getattr(command, "commands", {})
+    if i >= len(args) or args[i] not in commands:
+        return list(args)
+    sub = commands[args[i]]
+    takes_value = set()
+    for param in sub.params:          # options that take a value (typer vendors click: no isinstance)
+        opts = list(getattr(param, "opts", [])) + list(getattr(param, "secondary_opts", []))
+        if (any(o.startswith("-") for o in opts) and not getattr(param, "is_flag", False)
+                and not getattr(param, "count", False)):
+            takes_value |= set(opts)
+    hoisted, rest = [], []
+    j = i + 1
+    while j < len(args):
+        token = args[j]
+        if token == "--":
+            rest += args[j:]
+            break
+        if token in GLOBAL_FLAGS:
+            hoisted.append(token)
+        else:
+            rest.append(token)
+            if token in takes_value and j + 1 < len(args):
+                rest.append(args[j + 1])
+                j += 1
+        j += 1
+    return args[:i] + hoisted + [args[i]] + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the documented one-line endings, never a traceback.
 
@@ -133,17 +178,21 @@ def main(argv: list[str] | None = None) -> None:
     previous = _install_handlers()
     old_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning
+    old_stderr = sys.stderr                    # --quiet filters it; put back at the end
+    reset_state()
     code, line = 0, None
     try:
         command = typer.main.get_command(app)
+        args = hoist_global_flags(command, sys.argv[1:] if argv is None else list(argv))
         # The CLI's linear algebra is small (tables of 37-185 sectors): OpenBLAS
         # threads only add start-up and contention (eigvals of the 185 table:
         # ~1 s on a busy 2-core machine with them, ~0.05 s without).
         with single_threaded_blas():
             # standalone_mode=False: click no longer turns Ctrl-C into "Aborted!" or a silent 130
-            rv = command.main(args=sys.argv[1:] if argv is None else list(argv), prog_name="resim",
-                              standalone_mode=False)
+            rv = command.main(args=args, prog_name="resim", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == 0 and STATE["verbose"] and timings_line():
+            _stderr("resim: " + timings_line())
         if code == EXIT_INTERRUPTED:         # typer maps KeyboardInterrupt to Exit(130)
             line = "resim: interrupted"
     except ResimError as exc:
@@ -177,6 +226,12 @@ def main(argv: list[str] | None = None) -> None:
                 "error", f"internal error ({type(exc).__name__}: {exc}); please report it "
                          "(RESIM_DEBUG=1 shows the traceback)")
     finally:
+        if sys.stderr is not old_stderr:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            sys.stderr = old_stderr
         warnings.showwarning = old_showwarning
         for sig, handler in previous.items():
             try:

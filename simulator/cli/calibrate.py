@@ -14,13 +14,32 @@ from typing import List, Optional
 
 import typer
 
+from simulator.cli.common import (
+    FORCE_OPT,
+    SCENARIO_ARG,
+    SET_OPT,
+    XLSX_OPT,
+    app,
+    assumptions_frame,
+    check_count,
+    check_xlsx,
+    echo,
+    emit_json,
+    load,
+    note,
+    parse_sets,
+    phase,
+    records,
+    resolve_scenario,
+    write_xlsx,
+)
 from simulator.errors import ResimError
-from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, check_count, echo, load, parse_sets
 
 
 @app.command()
 def calibrate(
-    scenario: Optional[Path] = typer.Argument(None, help="Scenario TOML file to calibrate (not with --posterior)."),
+    scenario: Optional[Path] = typer.Argument(
+        None, help="Scenario TOML file (or bundled scenario name) to calibrate (not with --posterior)."),
     target: Optional[List[str]] = typer.Option(
         None, "--target", "-t",
         help="metric=value[@dotted.key=value...]: a model output and its target, under optional "
@@ -62,6 +81,7 @@ def calibrate(
     frees = [parse_free(f) for f in free]
     sets = parse_sets(set_)
     sc = load(scenario, set_)
+    scenario = resolve_scenario(scenario)            # a bundled name: the file the output inherits from
     if out is not None:
         check_out_file(out, force)
     cal = run_calibration(sc, targets, frees)
@@ -72,8 +92,7 @@ def calibrate(
     if out is not None:
         command = "resim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["calibrate"] else None
         written = write_calibrated(cal, scenario, out, sets=sets, command=command, force=force)
-        if not as_json:
-            echo(f"\nWrote {written} (base = {scenario})")
+        note(f"\nWrote {written} (base = {scenario})", machine_output=as_json)
 
 
 def _posterior(scenario, target, free, out, as_json, force, prior_draws, draws, seed) -> None:
@@ -95,8 +114,8 @@ def _posterior(scenario, target, free, out, as_json, force, prior_draws, draws, 
         echo(report(post))
     if out is not None:
         written = save_posterior(post, out, force=force)
-        if not as_json:
-            echo(f"\nWrote {', '.join(p.name for p in written)} to {out}; use it with RESIM_POSTERIOR={out}")
+        note(f"\nWrote {', '.join(p.name for p in written)} to {out}; use it with RESIM_POSTERIOR={out}",
+             machine_output=as_json)
 
 
 @app.command()
@@ -113,24 +132,42 @@ def sensitivity(
     force: bool = FORCE_OPT,
     draws: int = typer.Option(2000, "--draws", min=0, max=200_000,
                               help="Posterior draws for the band drivers (first-order indices); 0 skips them."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tables as JSON on stdout (nothing else there)."),
+    xlsx: Optional[Path] = XLSX_OPT,
 ):
     """What moves the result: one-at-a-time swings (tornado) and what drives the band (first-order indices, value of information)."""
+    from simulator.analysis.sensitivity import format_table, parse_range
+    from simulator.analysis.sensitivity import sensitivity as run_sensitivity
     from simulator.io.outputs import check_out_dir
-    from simulator.analysis.sensitivity import format_table, parse_range, sensitivity as run_sensitivity
 
     sc = load(scenario, set_)
     extra = [parse_range(r, sc) for r in range_ or []]
     if out is not None:
         check_out_dir(out, force)
-    sens = run_sensitivity(sc, metric=metric, extra=extra)
-    echo(format_table(sens))
+    check_xlsx(xlsx, force)
+    with phase("swings"):
+        sens = run_sensitivity(sc, metric=metric, extra=extra)
+    if not as_json:
+        echo(format_table(sens))
     drivers = None
     if draws:
         from simulator.analysis.drivers import band_drivers, format_drivers
 
-        drivers = band_drivers(sc, metric=metric, draws=draws)
-        echo("")
-        echo(format_drivers(drivers))
+        with phase("band drivers"):
+            drivers = band_drivers(sc, metric=metric, draws=draws)
+        if not as_json:
+            echo("")
+            echo(format_drivers(drivers))
+    if as_json:
+        emit_json({"scenario": sc.name, "metric": metric, "base_value": sens.base_value,
+                   "factors": records(sens.table), "drivers": records(drivers) if drivers is not None else []})
+    if xlsx is not None:
+        sheets = {"sensitivity": sens.table}
+        if drivers is not None:
+            sheets["drivers"] = drivers
+        sheets["assumptions"] = assumptions_frame([(sc.name or "scenario", sc)])
+        written = write_xlsx(xlsx, sheets, force)
+        note(f"\nWrote {written}", machine_output=as_json)
     if out is not None:
         from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
         from simulator.plots import plot_tornado
@@ -145,5 +182,6 @@ def sensitivity(
         }
         if drivers is not None:
             writers["drivers.csv"] = csv_writer(drivers)
-        write_atomic(out, writers, force=force)
-        echo(f"\nWrote {', '.join(writers)} to {out}")
+        with phase("write"):
+            write_atomic(out, writers, force=force)
+        note(f"\nWrote {', '.join(writers)} to {out}", machine_output=as_json)

@@ -14,9 +14,19 @@ from typing import List, Optional
 
 import typer
 
+from simulator.cli.common import (
+    FORCE_OPT,
+    SCENARIO_ARG,
+    SET_OPT,
+    app,
+    check_option_text,
+    echo,
+    load,
+    note,
+    phase,
+    quoted,
+)
 from simulator.core.bands import DEFAULT_DRAWS
-
-from simulator.cli.common import FORCE_OPT, SCENARIO_ARG, SET_OPT, app, check_option_text, echo, load, quoted
 from simulator.errors import ScenarioError
 
 DEFAULT_DURATIONS = "3,6,12"
@@ -55,12 +65,15 @@ def _days(r) -> str:
 
 def format_answers(answers, scenario) -> str:
     """The table ``resim optimize`` prints."""
+    from simulator.report.format import material_name
+
     nat = scenario.stockpile.national
     mats = answers["materials"].iloc[0].split(",")
     cap = float(answers["max_gdp_loss_pct"].iloc[0])
     lines = [
         f"Scenario: {scenario.name or '(unnamed)'}" + (f"  [{scenario.source_file}]" if scenario.source_file else ""),
-        f"Smallest national stockpile of {', '.join(mats)} (days of baseline demand) keeping the "
+        f"Smallest national stockpile of {', '.join(material_name(m, scenario) for m in mats)} "
+        "(days of baseline demand) keeping the "
         f"cumulative GDP loss over {scenario.horizon_months} months at or under {cap:g}% of annual GDP.",
         f"Release rule: {nat.strategy}, at most {nat.max_release_share_per_month:g} months of demand per month"
         + (f", {nat.decision_delay_months:g} month(s) after corporate cover falls below "
@@ -145,7 +158,11 @@ def optimize(
         from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
         from simulator.plots import plot_cost_benefit, plot_stockpile_curve
 
-        records = answers.astype(object).where(answers.notna(), None).to_dict(orient="records")
+        import numpy as np
+
+        # JSON has no infinity: a band beyond --max-days (inf) is written as null, like NaN
+        finite = answers.replace([np.inf, -np.inf], np.nan)
+        records = finite.astype(object).where(finite.notna(), None).to_dict(orient="records")
         writers = {
             "required_stockpile.csv": csv_writer(answers),
             "stockpile_curve.csv": csv_writer(curve),
@@ -153,5 +170,6 @@ def optimize(
             "cost_benefit.png": figure_writer(lambda: plot_cost_benefit(curve)),
             "summary.json": json_writer({"required_stockpile": records, "provenance": provenance(sc)}),
         }
-        write_atomic(out, writers, force=force)
-        echo(f"\nWrote {', '.join(writers)} to {out}")
+        with phase("write"):
+            write_atomic(out, writers, force=force)
+        note(f"\nWrote {', '.join(writers)} to {out}")

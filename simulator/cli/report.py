@@ -15,10 +15,19 @@ from typing import List, Optional
 
 import typer
 
-from simulator.cli.common import SET_OPT, app, check_option_text, echo, parse_sets, quoted
+from simulator.cli.common import (
+    SET_OPT,
+    app,
+    check_option_text,
+    describe_sources,
+    note,
+    parse_sets,
+    quoted,
+    resolve_scenario,
+)
 from simulator.errors import ScenarioError
 
-#: Most cases (durations or files) one report compares (each runs a Monte Carlo band).
+#: Most cases (durations or files) one report compares (each runs its band).
 MAX_CASES = 24
 
 
@@ -47,14 +56,14 @@ def parse_durations(text: str) -> list[float]:
 @app.command()
 def report(
     scenarios: Optional[List[Path]] = typer.Argument(
-        None, help="Scenario TOML file(s); the first is reported in full, all are compared "
+        None, help="Scenario TOML file(s) or bundled scenario names; the first is reported in full, all are compared "
                    "(default: the bundled one-year scenario).", show_default=False),
     out: Path = typer.Option(Path("resim-report.html"), "--out", "-o", help="The HTML file to write."),
     durations: Optional[str] = typer.Option(
         None, "--durations", "-d", help="Compare these restriction lengths (months) of one scenario, e.g. 3,6,12,24."),
     set_: Optional[List[str]] = SET_OPT,
-    draws: int = typer.Option(200, "--draws", help="Monte Carlo draws for each band (seeded), 20-5000."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo band (>= 0)."),
+    draws: int = typer.Option(200, "--draws", help="Draws of the calibrated parameters (and of the \\[uncertainty] table) for each band, 20-5000."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bands (>= 0)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Write a self-contained HTML briefing: headline with bands, timeline, sectors, levers, comparisons."""
@@ -74,7 +83,10 @@ def report(
         raise ScenarioError("--durations compares lengths of one scenario; give one file (or none)",
                             file="--durations")
     overrides = parse_sets(set_)
-    loaded = [load_scenario(f, overrides=overrides) for f in files] if files else [load_scenario(None, overrides)]
+    loaded = ([load_scenario(resolve_scenario(f), overrides=overrides) for f in files] if files
+              else [load_scenario(None, overrides)])
+    for sc in loaded:
+        describe_sources(sc)
     lengths = parse_durations(durations) if durations is not None else None
     for d in lengths or []:  # validate every case before the work starts
         try:
@@ -84,5 +96,5 @@ def report(
     check_out_file(out, force)
     html = build_report(loaded, lengths, n=draws, seed=seed, overrides=overrides)
     write_report(out, html, force=force)
-    echo(f"Wrote {out} ({len(html.encode('utf-8')) / 1024:,.0f} KB, {time.perf_counter() - t0:.1f} s); "
-               "open it in a browser, or print it to PDF.")
+    note(f"Wrote {out} ({len(html.encode('utf-8')) / 1024:,.0f} KB, {time.perf_counter() - t0:.1f} s); "
+         "open it in a browser, or print it to PDF.")

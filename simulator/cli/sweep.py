@@ -18,12 +18,24 @@ from simulator.cli.common import (
     MAX_OPTION_ITEMS,
     SCENARIO_ARG,
     SET_OPT,
+    XLSX_OPT,
     app,
+    assumptions_frame,
     check_count,
     check_option_text,
+    check_xlsx,
     echo,
+    emit_json,
+    engine_detail,
     load,
+    note,
+    phase,
+    quiet,
     quoted,
+    records,
+    resolve_scenario,
+    tidy_months,
+    write_xlsx,
 )
 from simulator.core.bands import DEFAULT_DRAWS
 from simulator.errors import ScenarioError
@@ -149,7 +161,7 @@ def sweep(
     grid: Optional[List[str]] = typer.Option(
         None, "--grid", "-g", help="dotted.key=v1,v2,... (repeatable; every combination runs). Lists: key=[1,2],[3,4]."),
     samples: Optional[int] = typer.Option(
-        None, "--samples", "-n", help="Monte Carlo: this many draws from the scenario's [uncertainty] table."),
+        None, "--samples", "-n", help="Monte Carlo: this many draws from the scenario's \\[uncertainty] table, each paired with a draw of the calibrated parameters."),
     seed: int = typer.Option(0, "--seed", help="Seed of the draws (--samples, and the bands of --grid; same seed, same results)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write sweep.csv and plots into this directory."),
     monthly: bool = typer.Option(False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
@@ -166,6 +178,8 @@ def sweep(
         help="--grid: draws of the calibrated parameters per combination for the 90 % bands (the same draws "
              "for every combination)."),
     no_band: bool = typer.Option(False, "--no-band", help="--grid: central runs only (no bands; faster)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tables as JSON on stdout (nothing else there)."),
+    xlsx: Optional[Path] = XLSX_OPT,
 ):
     """Run a grid of parameter values (each with its 90 % band) or a Monte Carlo sample as one batch."""
     from simulator.analysis.sweep import as_scenario
@@ -185,13 +199,15 @@ def sweep(
     _check_size(sc, parsed, samples, monthly, out is not None, scheduler is not None, chunk)
     if out is not None:
         check_out_dir(out, force)
+    check_xlsx(xlsx, force)
     client = None
+    tables: dict = {}
     try:
         if scheduler is not None:
             from simulator.core.executor import connect
 
             client = connect(scheduler)
-        with _chunk_size(chunk):
+        with _chunk_size(chunk), phase("run"):
             if parsed is not None:
                 try:
                     summary, month, writers = _grid_run(sc, parsed, monthly, out is not None, client,
@@ -201,9 +217,16 @@ def sweep(
                     if exc.file not in (None, "sweep"):
                         raise
                     raise ScenarioError(exc.message, file="--grid", key=exc.key) from None
-                echo(f"Sweep of {sc.name or 'scenario'}: {len(summary)} combinations of "
-                     f"{', '.join(parsed)}")
-                echo(_format_table(summary, list(parsed) + list(HEADLINE)))
+                table = tidy_months(summary, sc.start_date)
+                tables = {"sweep": table}
+                if monthly and month is not None:
+                    tables["monthly"] = month
+                if as_json:
+                    emit_json({"scenario": sc.name, "grid": _jsonable(parsed), "rows": records(table)})
+                else:
+                    echo(f"Sweep of {sc.name or 'scenario'}: {len(summary)} combinations of "
+                         f"{', '.join(parsed)}")
+                    echo(_format_table(summary, list(parsed) + list(HEADLINE)))
             else:
                 try:
                     summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
@@ -213,13 +236,27 @@ def sweep(
                     raise ScenarioError(exc.message, file="--samples", key=exc.key) from None
                 from simulator.analysis.sweep import rank_correlations, summarize_samples
 
-                echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
-                     f"{len(summary.attrs['keys'])} uncertain inputs")
-                echo(summarize_samples(summary, list(HEADLINE)).to_string(float_format=lambda v: f"{v:,.3f}"))
-                if samples > 2:
-                    corr = rank_correlations(summary).head(5)
-                    echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
-                    echo(corr.to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+                stats = summarize_samples(summary, list(HEADLINE))
+                corr = rank_correlations(summary) if samples > 2 else None
+                table = tidy_months(summary, sc.start_date)
+                tables = {"samples": table, "statistics": stats.reset_index()}
+                if corr is not None:
+                    tables["drivers"] = corr
+                if monthly and month is not None:
+                    tables["monthly"] = month
+                if as_json:
+                    emit_json({"scenario": sc.name, "samples": samples, "seed": seed,
+                               "statistics": records(stats.reset_index()),
+                               "drivers": records(corr) if corr is not None else [],
+                               "rows": records(table)})
+                else:
+                    echo(f"Monte Carlo of {sc.name or 'scenario'}: {samples} draws, seed {seed}, "
+                         f"{len(summary.attrs['keys'])} uncertain inputs")
+                    echo(stats.to_string(float_format=lambda v: f"{v:,.3f}"))
+                    if corr is not None:
+                        echo("\nInputs that drive the GDP loss most (Spearman rank correlation):")
+                        echo(corr.head(5).to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+        engine_detail(len(summary))
     finally:
         if client is not None:
             try:
@@ -229,10 +266,15 @@ def sweep(
     if out is not None:
         from simulator.io.outputs import write_atomic
 
-        write_atomic(out, writers, force=force)
-        echo(f"\nWrote {', '.join(writers)} to {out}")
-    else:
-        echo("\n(use --out DIR to write sweep.csv and plots)")
+        with phase("write"):
+            write_atomic(out, writers, force=force)
+        note(f"\nWrote {', '.join(writers)} to {out}", machine_output=as_json)
+    elif xlsx is None:
+        note("\n(use --out DIR to write sweep.csv and plots, --xlsx FILE for a workbook)", machine_output=as_json)
+    if xlsx is not None:
+        written = write_xlsx(xlsx, {**tables, "assumptions": assumptions_frame([(sc.name or "scenario", sc)])},
+                             force)
+        note(f"\nWrote {written}", machine_output=as_json)
 
 
 def _check_size(sc, grid: dict | None, samples: int | None, monthly: bool, want_files: bool, remote: bool,
@@ -289,7 +331,7 @@ def _grid_run(sc, grid: dict, monthly: bool, want_files: bool, client=None, draw
     # small grids also get a chart over time (paths.png); one engine pass gives both tables
     want_paths = want_files and total <= MAX_PATH_LINES and client is None
     summary, month = _sweep_frames(sc, grid, want_summary=True, monthly=bool(monthly or want_paths),
-                                   progress=True, client=client, draws=draws, seed=seed)
+                                   progress=not quiet(), client=client, draws=draws, seed=seed)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
@@ -328,7 +370,7 @@ def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=N
     # (on a Dask cluster only the summary comes back: no fan chart)
     summary, month = _sample_frames(sc, n, seed, None, want_summary=True,
                                     monthly=True if monthly else (["cumulative_gdp_loss_pct"] if client is None else False),
-                                    progress=True, client=client)
+                                    progress=not quiet(), client=client)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
         writers["monthly.csv"] = csv_writer(month)
@@ -362,6 +404,9 @@ def compare(
     top: int = typer.Option(10, "--top", help="Sectors in the sector chart."),
     set_: Optional[List[str]] = SET_OPT,
     force: bool = FORCE_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout (nothing else there; "
+                                                       "no chart unless --out)."),
+    xlsx: Optional[Path] = XLSX_OPT,
 ):
     """Compare restriction lengths, or several scenario files, over time."""
     from simulator.io.outputs import check_out_dir
@@ -380,21 +425,37 @@ def compare(
     items = _compare_items(files, durations, set_)
     if out is not None:
         check_out_dir(out, force)
-    results = _run_items(items)
+    check_xlsx(xlsx, force)
+    with phase("run"):
+        results = _run_items(items)
+    engine_detail()
     table = _compare_table(results)
-    echo(_format_table(table, [c for c in table.columns if not c.endswith(("_p05", "_p95"))], max_rows=len(table)))
+    if as_json:
+        emit_json({"durations": durations, "rows": records(table)})
+    else:
+        shown = _dates_in_words(table)
+        echo(_format_table(shown, [c for c in shown.columns if not c.endswith(("_p05", "_p95"))],
+                           max_rows=len(shown)))
     from simulator.io.outputs import csv_writer, figure_writer, json_writer
     from simulator.plots import plot_compare, plot_sectors
 
     month = _compare_monthly(results)
+    if xlsx is not None:
+        written = write_xlsx(xlsx, {"compare": table, "monthly": month,
+                                    "assumptions": assumptions_frame([(lab, r.scenario) for lab, r in results])},
+                             force)
+        note(f"\nWrote {written}", machine_output=as_json)
     title = _compare_title(items, durations)
     by = "restriction.duration_months" if durations is not None else "label"
     make_fig = lambda: plot_compare(month, title=title, by=by)  # noqa: E731
     if out is None:
+        if as_json or xlsx is not None:
+            return                          # the table went where it was asked; no chart in the working directory
         from simulator.io.outputs import write_file
 
-        path = write_file(Path("resim-compare.png"), figure_writer(make_fig), overwrite=force, next_free=True)
-        echo(f"\nWrote {path}")
+        with phase("write"):
+            path = write_file(Path("resim-compare.png"), figure_writer(make_fig), overwrite=force, next_free=True)
+        note(f"\nWrote {path}")
         return
     from simulator.io.outputs import provenance, write_atomic
 
@@ -407,8 +468,19 @@ def compare(
         "provenance.json": json_writer({"command": "compare", "durations": durations,
                                         "scenarios": [{"label": lab, **provenance(r.scenario)} for lab, r in results]}),
     }
-    write_atomic(out, writers, force=force)
-    echo(f"\nWrote {', '.join(writers)} to {out}")
+    with phase("write"):
+        write_atomic(out, writers, force=force)
+    note(f"\nWrote {', '.join(writers)} to {out}", machine_output=as_json)
+
+
+def _dates_in_words(table):
+    """The compare table for people: calendar months as 'Jul 2026', no event as 'never'."""
+    from simulator.report.format import date_label
+
+    shown = table.copy()
+    for col in ("peak_date", "first_shortage_date"):
+        shown[col] = [date_label(v) if isinstance(v, str) and v else "never" for v in shown[col]]
+    return shown
 
 
 def _compare_items(files: list, durations: str | None, sets) -> list:
@@ -426,7 +498,7 @@ def _compare_items(files: list, durations: str | None, sets) -> list:
     items, seen = [], {}
     for f in files:
         sc = load(f, sets)
-        label = sc.name or Path(f).stem
+        label = sc.name or Path(resolve_scenario(f)).stem
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label} ({Path(f).name})"
@@ -456,9 +528,9 @@ def _compare_table(results):
             "gdp_loss_jpy_bn": s["gdp_loss_jpy_bn"],
             **band,
             "peak_monthly_gdp_loss_jpy_bn": s["peak_monthly_gdp_loss_jpy_bn"],
-            "peak_date": s["peak_date"] or "-",
+            "peak_date": s["peak_date"],                       # None: no month with a loss
             "months_with_loss": s["months_with_loss"],
-            "first_shortage_date": s["first_shortage_date"] or "-",
+            "first_shortage_date": s["first_shortage_date"],   # None: no shortage
             "top_sector": top,
         })
     return pd.DataFrame(rows)

@@ -93,7 +93,9 @@ def supply_inputs(p: ParamTable) -> supply.SupplyInputs:
         group_reserved=np.broadcast_to(g.reserved, cover.shape).copy(),
         reallocation=reallocation(p),
         pooled=s.pooled,
-        restock_months=p["inventory.restock_months"],
+        # closing the gap faster than one step overshoots: each step's order would correct more
+        # than the whole gap, and the order rule amplifies round-off into swings (docs/model.md §5)
+        restock_months=np.maximum(p["inventory.restock_months"], 1.0 / spm),
         national_t=days / DAYS_PER_MONTH * demand,
         strategy=s.strategy,
         trigger_cover_months=p["stockpile.national.trigger_cover_months"],
@@ -175,7 +177,7 @@ def link_weights(p: ParamTable) -> np.ndarray:
     t_mid = np.arange(H)[None, :] + 0.5
     start = p["restriction.start_month"][:, None]
     months = p["softening.overseas_months"][:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):    # tiny months: a step, clipped
         ramp = np.where(months > 0, np.clip((t_mid - start) / np.where(months > 0, months, 1.0), 0.0, 1.0),
                         (t_mid >= start).astype(float))
     overseas = 1.0 - p["softening.overseas_share"][:, None] * ramp                       # (B, H)

@@ -125,6 +125,7 @@ class Result:
     index: int = 0
     band_rows: np.ndarray | None = None
     band_keys: tuple = ()
+    band_seed: int | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -152,6 +153,7 @@ class Result:
                 for suffix, q in zip(BAND_SUFFIXES, self._band(v)):
                     out[k + suffix] = _clean(q)
         out["band_draws"] = len(self.band_rows) if self.has_band else 0
+        out["band_seed"] = self.band_seed if self.has_band else None
         fs = out["first_shortage_month"]
         out["first_shortage_date"] = None if fs is None else self.dates[int(fs)]
         pm = out["peak_month"]

@@ -47,7 +47,7 @@ def run(scenario: Scenario, keep_sector_paths: bool = True, *, draws: int = DEFA
             table = with_values(scenario, draws + 1, central_and_draws(scenario, values))
             batch = simulate(table, keep_sector_paths=keep_sector_paths)
             return Result(scenario=scenario, batch=batch, band_rows=np.arange(1, draws + 1),
-                          band_keys=tuple(values))
+                          band_keys=tuple(values), band_seed=seed)
     batch = simulate_scenarios([scenario], keep_sector_paths=keep_sector_paths)
     return Result(scenario=scenario, batch=batch)
 

@@ -30,7 +30,7 @@ STRUCTURAL_KEYS = (
     "horizon_months", "steps_per_month", "start_date",
     "inventory.pooled",
     "stockpile.national.strategy",
-    "economy.table", "economy.use_table", "economy.criticality",
+    "economy.table", "economy.region", "economy.use_table", "economy.criticality",
     "economy.critical_input_min_share", "economy.allocation", "economy.priority_sectors",
 )
 

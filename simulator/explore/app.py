@@ -168,9 +168,9 @@ def _layout(session: Session):
                 dcc.Graph(id="fig-gdp", config=_GRAPH_CONFIG, className="graph"),
                 dcc.Graph(id="fig-stocks", config=_GRAPH_CONFIG, className="graph"),
                 dcc.Graph(id="fig-sectors", config=_GRAPH_CONFIG, className="graph"),
-                html.P("Bands: 5\u201395 % of seeded Monte Carlo draws over the uncertain inputs (or the "
-                       "calibration's posterior band when the run provides one); numbers are rounded to two "
-                       "significant figures of the band's width. Sector whiskers come from fewer draws, each re-run in full.",
+                html.P("Bands: 5\u201395 % of seeded draws of the calibrated parameters (the posterior of "
+                       "docs/validation.md; a control you move is held at your value) and of the scenario's own "
+                       "[uncertainty]; numbers are rounded to what the band supports.",
                        className="note"),
             ], className="results"),
         ], className="body"),
@@ -361,7 +361,7 @@ def headline(central, band, pinned, pinned_band):
 # --------------------------------------------------------------------------
 
 def _callbacks(app, session: Session) -> None:
-    """update (central, at once) -> add_band (Monte Carlo band) -> add_sectors (sector band)."""
+    """update (central, at once) -> add_band (the posterior band) -> add_sectors (sector band)."""
     from dash import Input, Output, State, dcc, no_update
     from dash.exceptions import PreventUpdate
 

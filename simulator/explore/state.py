@@ -41,10 +41,10 @@ def controls_for(sc) -> list[Control]:
     """The explorer's inputs for a scenario (ranges cover its own values)."""
     r, nat = sc.restriction, sc.stockpile.national
     strategies = ["on_shortage", "immediate", "none"]
-    allocations = ["proportional", "value_added"]
+    allocations = ["proportional", "market", "value_added"]
     if sc.economy.priority_sectors:
         strategies.insert(2, "reserve_for_priority")
-        allocations.insert(1, "priority")
+        allocations.insert(2, "priority")
     tables = list(TABLES) if sc.economy.table in TABLES else [sc.economy.table, *TABLES]
 
     def top(value, default):

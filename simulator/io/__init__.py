@@ -1,2 +1,2 @@
 """Everything that touches files: the scenario schema and loader, input-output
-and dependence tables, the on-disk structure cache and output writing."""
+and the physical use table, the shipped posterior, the on-disk structure cache and output writing."""

@@ -1,7 +1,7 @@
 """Reading user files safely: regular files only, size-capped, never a hang.
 
 Every file resim reads on a user's behalf (scenario files and their ``base``
-files, input-output tables, dependence files) goes through
+files, input-output tables, use tables) goes through
 :func:`read_bounded`. It refuses, in one line naming the file and what was
 found, anything that is not a regular file (a directory, a FIFO, a socket,
 a device such as ``/dev/zero``, a symbolic-link loop) and anything larger
@@ -22,7 +22,7 @@ from simulator.errors import ResimError
 
 #: Largest scenario file (and ``base`` file), bytes.
 SCENARIO_MAX_BYTES = 1 << 20
-#: Largest data file (one CSV of an input-output table, a dependence table), bytes.
+#: Largest data file (one CSV of an input-output table or a use table), bytes.
 TABLE_MAX_BYTES = 200 << 20
 
 _KINDS = (

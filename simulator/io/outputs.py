@@ -56,6 +56,9 @@ def provenance(scenario) -> dict:
     from simulator._version import __version__
 
     data = scenario.data_files().sha256()
+    posterior = _posterior_sha256()
+    if posterior:
+        data["posterior.csv"] = posterior
     return {
         "resim_version": __version__,
         "scenario_file": scenario.source_file,
@@ -63,6 +66,19 @@ def provenance(scenario) -> dict:
         "parameters": scenario.model_dump(mode="json"),
         "data_sha256": data,
     }
+
+
+def _posterior_sha256() -> str | None:
+    """Hash of the posterior draws the bands use (``RESIM_POSTERIOR`` may point at another file)."""
+    import hashlib
+
+    from simulator.io.posterior import posterior_paths
+
+    path = posterior_paths()[0]
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    except OSError:
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -393,4 +409,75 @@ def figure_writer(make_figure, fmt: str = "png") -> Callable:
                 fig.savefig(target, dpi=150, bbox_inches="tight")
         finally:
             plt.close(fig)
+    return write
+
+
+#: Most rows of one Excel sheet (the format's limit, less the header row).
+XLSX_MAX_ROWS = 1_048_575
+_SHEET_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def sheet_names(names) -> list[str]:
+    """Excel sheet names for ``names``: at most 31 characters, none of ``[]:*?/`` or a backslash, unique."""
+    out: list[str] = []
+    for name in names:
+        base = (str(name).translate(_SHEET_BAD).strip("'") or "sheet")[:31]
+        candidate, i = base, 2
+        while candidate.lower() in (o.lower() for o in out):
+            suffix = f" ({i})"
+            candidate, i = base[:31 - len(suffix)] + suffix, i + 1
+        out.append(candidate)
+    return out
+
+
+def _xlsx_cell(value):
+    """A cell value Excel can hold and shows as it is.
+
+    No control characters, no infinity (an empty cell), lists and tables as JSON text.
+    """
+    import math
+
+    from simulator.io.text import one_line
+
+    if isinstance(value, (list, tuple, dict)):
+        value = json.dumps(value, default=str)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return one_line(value)
+    return value
+
+
+def xlsx_writer(sheets: dict) -> Callable:
+    """Make a writer of an Excel workbook (openpyxl through pandas): one sheet per data frame.
+
+    Every string is written as text (a name such as ``=HYPERLINK(...)`` is never a formula),
+    infinities and NaN are empty cells, and a table longer than a sheet is refused in one line.
+    The writer takes a path or an open binary file.
+    """
+    for name, df in sheets.items():
+        if len(df) > XLSX_MAX_ROWS:
+            raise ResimError(f"the table {name!r} has {len(df):,} rows; an Excel sheet holds at most "
+                             f"{XLSX_MAX_ROWS:,} (use --out for CSV files)", file="--xlsx")
+
+    def write(target) -> None:
+        import pandas as pd
+
+        names = sheet_names(sheets)
+        with pd.ExcelWriter(target, engine="openpyxl") as book:
+            for name, df in zip(names, sheets.values(), strict=True):
+                clean = df.copy()
+                for col in clean.columns:
+                    if clean[col].dtype.kind in "fc":
+                        clean[col] = clean[col].where(clean[col].map(lambda v: v == v and abs(v) != float("inf")))
+                    elif clean[col].dtype.kind == "O" or str(clean[col].dtype) in ("string", "str"):
+                        clean[col] = clean[col].map(_xlsx_cell).astype(object)
+                clean.columns = [_xlsx_cell(str(c)) for c in clean.columns]
+                clean.to_excel(book, sheet_name=name, index=False)
+                sheet = book.sheets[name]
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":          # text that starts with '=': keep it text
+                            cell.data_type = "s"
+                sheet.freeze_panes = "A2"
     return write

@@ -297,11 +297,15 @@ class Economy(_Model):
 
     table: str = Field(
         "mic2015_37", min_length=1, max_length=MAX_PATH,
-        description="Input-output table: 'mic2015_37', 'mic2015_185', or a directory with the same file layout (relative to the scenario file).",
+        description="Input-output table: 'mic2015_37', 'mic2015_185', a directory with the same file layout (relative to the scenario file; docs/byo-data.md), or 'pymrio:PATH', a system pymrio reads (EXIOBASE 3, OECD ICIO, a saved IOSystem), one region of it (economy.region).",
     )
     use_table: str | None = Field(
         None, min_length=1, max_length=MAX_PATH,
-        description="Folder of the physical use table (use_table.csv, criticality.csv, applications.csv, final_links.csv, made_to_order.csv; relative to the scenario file); empty = the bundled one.",
+        description="Folder of the physical use table (use_table.csv, criticality.csv, applications.csv, final_links.csv, made_to_order.csv; relative to the scenario file); leave it out for the bundled one.",
+    )
+    region: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()&'-]{0,63}$",
+        description="Region of a 'pymrio:' table, as the system labels it (e.g. 'JP' in EXIOBASE, 'JPN' in OECD ICIO); empty = the region labelled JP, JPN or Japan. Only with economy.table = 'pymrio:PATH'.",
     )
     gdp_jpy_bn: float = Field(
         609_300.0, ge=1e3, le=1e8,
@@ -430,6 +434,8 @@ class Scenario(_Model):
     source_file: str | None = Field(None, description="Set by the loader.", exclude=True)
     source_sha256: str | None = Field(None, description="Set by the loader.", exclude=True)
     _explicit: frozenset[str] = PrivateAttr(default=frozenset())
+    _origins: dict = PrivateAttr(default_factory=dict)
+    _files: tuple = PrivateAttr(default=())
 
     @property
     def explicit_keys(self) -> frozenset[str]:
@@ -440,6 +446,19 @@ class Scenario(_Model):
         user wrote down is theirs.
         """
         return self._explicit
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """Where each value the files or overrides wrote came from: dotted key -> file (or ``--set``).
+
+        Keys not in it are defaults (the schema's, or ``data/materials.toml`` for the bundled materials).
+        """
+        return dict(self._origins)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The scenario file and the chain of ``base`` files it inherits from, the file itself first."""
+        return self._files
 
     @field_validator("materials")
     @classmethod
@@ -482,7 +501,8 @@ class Scenario(_Model):
 
     def data_files(self) -> DataFiles:
         """The data files this scenario uses (resolved relative to its file)."""
-        return resolve_data_files(self.economy.table, self.economy.use_table, self.source_file)
+        return resolve_data_files(self.economy.table, self.economy.use_table, self.source_file,
+                                  self.economy.region)
 
     def get(self, dotted: str) -> Any:
         """The value at a dotted key, e.g. ``scenario.get("restriction.duration_months")``."""
@@ -510,6 +530,8 @@ class Scenario(_Model):
         new = _validate(raw, self.source_file or "<scenario>", origins,
                         source_file=self.source_file, sha=self.source_sha256)
         new._explicit = self._explicit | _dotted(origins)
+        new._origins = {**self._origins, **{".".join(map(str, k)): v for k, v in origins.items()}}
+        new._files = self._files
         return new
 
 
@@ -532,6 +554,37 @@ DEFAULT_SCENARIO = "japan-one-year.toml"
 def bundled_scenario_path(name: str = DEFAULT_SCENARIO) -> Path:
     """Path of a scenario bundled with the package (works outside a checkout)."""
     return Path(str(resources.files("simulator") / "scenarios" / name))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """The scenarios bundled with the package: name (the file name without ``.toml``) -> path, sorted."""
+    folder = resources.files("simulator") / "scenarios"
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml"))
+    return {name[:-len(".toml")]: bundled_scenario_path(name) for name in names}
+
+
+def find_scenario(scenario: str | Path) -> Path:
+    """A scenario argument as a path: a file (an existing path wins), ``./NAME.toml`` for ``NAME``,
+    else the bundled scenario of that name (``japan-six-months``).
+
+    Raises
+    ------
+    ScenarioError
+        For a bare name that is neither a file nor a bundled scenario: the line lists the bundled ones.
+    """
+    text = str(scenario)
+    if os.path.lexists(scenario) or "/" in text or os.sep in text:
+        return Path(scenario)                     # a path: the loader says what is wrong with it
+    if not text.endswith(".toml") and os.path.lexists(text + ".toml"):
+        return Path(text + ".toml")               # `resim run mine` for ./mine.toml
+    names = bundled_scenarios()
+    stem = text[:-len(".toml")] if text.endswith(".toml") else text
+    if stem in names:
+        return names[stem]
+    close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ScenarioError(f"no such file, and no bundled scenario of that name{hint} (bundled: {', '.join(names)}; "
+                        "resim scenarios describes them)", file=_quoted(text).strip("'"))
 
 
 def _material_defaults() -> dict[str, dict]:
@@ -607,7 +660,7 @@ def _quoted(text: str, limit: int = 80) -> str:
     return "'" + clip(one_line(str(text)), limit) + "'"
 
 
-def _read_chain(path: Path, origins: dict, digest: dict | None = None) -> dict:
+def _read_chain(path: Path, origins: dict, digest: dict | None = None, files: list | None = None) -> dict:
     """Read a scenario file and the chain of ``base`` files it names (iteratively), then merge them.
 
     The chain is at most :data:`MAX_BASE_DEPTH` files; a file that appears twice is a cycle.
@@ -638,11 +691,24 @@ def _read_chain(path: Path, origins: dict, digest: dict | None = None) -> dict:
             raise ScenarioError(f"the chain of base files is longer than {MAX_BASE_DEPTH} files (a file, its "
                                 "base, that file's base, ...); flatten it", file=str(path), key="base")
         named_by = (current, base)
-        current = current.parent / base
+        current = _base_path(current, base)
     merged: dict = {}
     for file, raw in reversed(chain):
         _merge(merged, raw, origins, str(file))
+    if files is not None:
+        files[:] = [str(f) for f, _ in chain]
     return merged
+
+
+def _base_path(current: Path, base: str) -> Path:
+    """Where ``base`` points: relative to the file naming it; if no such file exists and ``base``
+    is a bundled scenario's file name (``japan-one-year.toml``), the bundled one."""
+    near = current.parent / base
+    if os.path.lexists(near) or "/" in base or "\\" in base:
+        return near
+    bundled = bundled_scenarios()
+    name = base[:-len(".toml")] if base.endswith(".toml") else base
+    return bundled[name] if name in bundled else near
 
 
 def parse_override_value(text: str, source: str = "--set", key: str | None = None) -> Any:
@@ -695,7 +761,37 @@ def check_override_key(dotted: str, source: str = "--set") -> list[str]:
     return parts
 
 
+#: Fields a new material group needs (the bundled groups take theirs from data/materials.toml).
+NEW_MATERIAL_NEEDS = ("demand_t_per_month", "china_share")
+
+
+def _check_override_materials(raw: dict, overrides: dict[str, Any]) -> None:
+    """An override of ``materials.<id>...`` names a known material, unless it defines a whole new one."""
+    known = raw.get("materials")
+    if not isinstance(known, dict):
+        return
+    given: dict[str, set] = {}
+    first: dict[str, str] = {}
+    for dotted in overrides:
+        parts = dotted.split(".") if isinstance(dotted, str) else []
+        if len(parts) >= 2 and parts[0] == "materials" and parts[1] not in known:
+            first.setdefault(parts[1], dotted)
+            fields = given.setdefault(parts[1], set())
+            if len(parts) == 3:
+                fields.add(parts[2])
+            elif len(parts) == 2 and isinstance(overrides[dotted], dict):
+                fields |= set(overrides[dotted])
+    for mid, fields in given.items():
+        if not set(NEW_MATERIAL_NEEDS) <= fields:
+            raise ScenarioError(
+                f"unknown material {_quoted(mid, 40)}{_suggest(mid, known)} (known: {', '.join(known)}); "
+                f"a new material needs {' and '.join(NEW_MATERIAL_NEEDS)}", file="--set", key=first[mid])
+
+
 def _apply_overrides(raw: dict, overrides: dict[str, Any] | None, origins: dict) -> None:
+    for dotted in overrides or {}:
+        check_override_key(dotted)
+    _check_override_materials(raw, overrides or {})
     for dotted, value in (overrides or {}).items():
         parts = check_override_key(dotted)
         node = raw
@@ -722,11 +818,14 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     Parameters
     ----------
     path : str or Path, optional
-        A TOML scenario file. ``None`` loads the bundled default
+        A TOML scenario file, or the name of a bundled scenario (``"japan-six-months"``; a file
+        of that name in the working directory wins). ``None`` loads the bundled default
         (``japan-one-year.toml``: a one-year full restriction from 2026).
     overrides : dict, optional
         Dotted keys and values applied on top, e.g.
-        ``{"restriction.duration_months": 6}``.
+        ``{"restriction.duration_months": 6}``. Unless ``name`` is among
+        them, the scenario's name says what they changed (:func:`modified_label`),
+        so tables and plots are never titled as the unmodified file.
 
     Returns
     -------
@@ -736,12 +835,16 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     Raises
     ------
     ScenarioError
-        With the file, the dotted key and what is allowed.
+        With the file, the dotted key and what is allowed. When pydantic
+        finds several problems, a :class:`ScenarioErrors` (the first one,
+        with all of them in ``errors``). A problem that only the overrides
+        cause names ``--set``, not the file.
     """
-    path = bundled_scenario_path() if path is None else Path(path)
+    path = bundled_scenario_path() if path is None else find_scenario(path)
     origins: dict[tuple, str] = {}
     digest: dict = {}
-    raw = _read_chain(path, origins, digest)
+    files: list[str] = []
+    raw = _read_chain(path, origins, digest, files)
     # The bundled material defaults sit under whatever the file says.
     defaults = _material_defaults()
     materials = raw.get("materials", {})
@@ -756,12 +859,112 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
         entry.update(user)
         merged_materials[mid] = entry
     raw["materials"] = merged_materials
+    file_raw = copy.deepcopy(raw) if overrides else None
+    file_origins = dict(origins)
     _apply_overrides(raw, overrides, origins)
     sha = digest["sha256"]                 # of the bytes that were parsed (the file is read once)
-    scenario = _validate(raw, str(path), origins, source_file=str(path), sha=sha, strict=True)
+    unmodified = None
+    try:
+        scenario = _validate(raw, str(path), origins, source_file=str(path), sha=sha, strict=True)
+    except ScenarioError as exc:
+        if overrides and _valid_or_none(file_raw, str(path), file_origins) is not None:
+            raise _blame_overrides(exc, overrides) from None   # the file alone is fine: the overrides broke it
+        raise
+    if overrides:
+        unmodified = _valid_or_none(file_raw, str(path), file_origins)
+        label = modified_label(scenario, overrides, unmodified)
+        if label != scenario.name:
+            scenario = scenario.model_copy(update={"name": label})
     scenario._explicit = _dotted(origins)
-    _check_data_paths(scenario)
+    scenario._origins = {".".join(str(p) for p in k): v for k, v in origins.items()}
+    scenario._files = tuple(files)
+    _check_data_paths(scenario, scenario._origins)
     return scenario
+
+
+def _valid_or_none(raw: dict | None, file: str, origins: dict) -> Scenario | None:
+    """The scenario ``raw`` validates to, or None if it does not."""
+    if raw is None:
+        return None
+    try:
+        return _validate(raw, file, dict(origins), source_file=file, sha=None, strict=True)
+    except ScenarioError:
+        return None
+
+
+def _blame_overrides(exc: ScenarioError, overrides: dict[str, Any]) -> ScenarioError:
+    """``exc`` (and every problem it carries) reported against ``--set``.
+
+    A problem with a key the overrides did not set (a cross-field rule) says
+    which overrides the file is valid without.
+    """
+    errors = []
+    for e in getattr(exc, "errors", [exc]):
+        if e.file != "--set":
+            set_keys = [k for k in overrides if k not in LABEL_KEYS]
+            cause = (f" (the file is valid without --set {', '.join(clip(k, 60) for k in set_keys[:5])}"
+                     f"{', ...' if len(set_keys) > 5 else ''})") if e.key not in overrides else ""
+            e = ScenarioError(e.message + cause, file="--set", key=e.key)
+        errors.append(e)
+    return errors[0] if len(errors) == 1 else ScenarioErrors(errors)
+
+
+#: Keys that label a scenario rather than change it (not listed as modifications).
+LABEL_KEYS = ("name", "description")
+#: Longest "key=value" shown for one override in a derived label.
+MAX_LABEL_ITEM = 60
+
+
+def _label_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".10g")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_label_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_label_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def modified_label(scenario: Scenario, overrides: dict[str, Any] | None,
+                   unmodified: Scenario | None = None) -> str:
+    """The name to show for ``scenario`` after ``overrides``: the one place labels are derived.
+
+    ``"one-year full restriction (modified: restriction.duration_months=3)"``.
+    An override of ``name`` itself wins as it is; overrides that leave a value
+    as the file had it (``unmodified``, the scenario without them) and
+    ``description`` are not listed. The label is at most MAX_NAME characters
+    (``+N more`` stands for what does not fit).
+    """
+    overrides = dict(overrides or {})
+    if "name" in overrides:
+        return scenario.name
+    changed = []
+    for key, value in overrides.items():
+        if key in LABEL_KEYS:
+            continue
+        if unmodified is not None:
+            try:
+                if unmodified.get(key) == scenario.get(key):
+                    continue
+            except ScenarioError:
+                pass
+        changed.append(clip(one_line(f"{key}={_label_value(value)}"), MAX_LABEL_ITEM))
+    if not changed:
+        return scenario.name
+    base = scenario.name or (Path(scenario.source_file).stem if scenario.source_file else "scenario")
+    shown = list(changed)
+    while True:
+        more = len(changed) - len(shown)
+        text = f"{base} (modified: {', '.join(shown)}{f', +{more} more' if more else ''})"
+        if len(text) <= MAX_NAME or len(shown) <= 1:
+            break
+        shown.pop()
+    if len(text) > MAX_NAME:                 # a very long name: shorten the name, keep what changed
+        tail = text[len(base):]
+        text = clip(base, max(10, MAX_NAME - len(tail))) + tail
+    return clip(text, MAX_NAME)
 
 
 def _dotted(origins: dict) -> frozenset[str]:
@@ -769,19 +972,44 @@ def _dotted(origins: dict) -> frozenset[str]:
     return frozenset(".".join(str(p) for p in path) for path in origins)
 
 
-def _check_data_paths(s: Scenario) -> None:
-    """Custom data paths resolve relative to the scenario file; a missing one fails at load."""
+def _check_data_paths(s: Scenario, origins: dict[str, str] | None = None) -> None:
+    """Custom data paths resolve relative to the scenario file; a missing one fails at load.
+
+    The error names where the value came from (the file that set it, or ``--set``).
+    """
     base = Path(s.source_file).parent
-    checks = [("economy.use_table", s.economy.use_table, Path.is_dir, "use-table folder")]
-    if s.economy.table not in BUNDLED_TABLES:
-        checks.append(("economy.table", s.economy.table, Path.is_dir, "table directory"))
-    for key, value, exists, kind in checks:
+    checks = [("economy.use_table", s.economy.use_table, "use-table folder")]
+    pymrio = s.economy.table.startswith("pymrio:")
+    if s.economy.region is not None and not pymrio:
+        raise ScenarioError("applies only to economy.table = 'pymrio:PATH' (a region of a multi-regional table)",
+                            file=(origins or {}).get("economy.region", s.source_file), key="economy.region")
+    if pymrio:
+        if not s.economy.table[len("pymrio:"):].strip():
+            raise ScenarioError("'pymrio:' needs a path: pymrio:PATH, a folder or zip file pymrio can read",
+                                file=(origins or {}).get("economy.table", s.source_file), key="economy.table")
+        checks.append(("economy.table", s.economy.table[len("pymrio:"):].strip(), "pymrio source"))
+    elif s.economy.table not in BUNDLED_TABLES:
+        checks.append(("economy.table", s.economy.table, "table directory"))
+    for key, value, kind in checks:
         if value:
             where = Path(value) if Path(value).is_absolute() else base / value
-            problem = describe_problem(where, want="directory" if exists is Path.is_dir else "file")
+            problem = describe_problem(where, want="file" if kind == "pymrio source" else "directory")
+            if problem == "is a directory" and kind == "pymrio source":
+                problem = None                      # a folder or a zip file, both fine
             if problem:
-                raise ScenarioError(f"{kind} {_quoted(value)} {problem} (looked at {where}; relative paths "
-                                    "start at the scenario file's directory)", file=s.source_file, key=key)
+                origin = (origins or {}).get(key, s.source_file)
+                if kind == "pymrio source":
+                    msg = (f"pymrio source {_quoted(value)} {problem} (looked at {where}; relative paths start at "
+                           "the scenario file's directory)")
+                elif key == "economy.table":
+                    msg = (f"unknown table {_quoted(value)}: no bundled table has that name, and as a "
+                           f"directory: {problem} (looked at {where}); allowed: "
+                           + ", ".join(BUNDLED_TABLES) + ", a directory with Z.csv, final_demand.csv and "
+                           "value_added.csv (relative to the scenario file), or 'pymrio:PATH'")
+                else:
+                    msg = (f"{kind} {_quoted(value)} {problem} (looked at {where}; relative paths start at the "
+                           "scenario file's directory)")
+                raise ScenarioError(msg, file=origin, key=key)
 
 
 #: Keys of earlier versions and what replaced them (model v2, docs/model.md).
@@ -803,9 +1031,24 @@ def _refuse_migrated(raw: dict, file: str, origins: dict) -> None:
             raise ScenarioError(f"no longer exists: {new}", file=origins.get((table, key), file), key=f"{table}.{key}")
     for mid, entry in (raw.get("materials") or {}).items():
         if isinstance(entry, dict) and "dependence_scale" in entry:
-            raise ScenarioError("no longer exists: replaced by materials.<id>.criticality_scale",
+            raise ScenarioError(f"no longer exists: replaced by materials.{mid}.criticality_scale",
                                 file=origins.get(("materials", mid, "dependence_scale"), file),
                                 key=f"materials.{mid}.dependence_scale")
+
+
+class ScenarioErrors(ScenarioError):
+    """Several problems in one scenario (pydantic reports them all).
+
+    It reads as the first problem (``message``, ``file``, ``key``), with a
+    note of how many more there are; ``errors`` holds every one of them,
+    each a :class:`ScenarioError` (``resim validate`` prints them all).
+    """
+
+    def __init__(self, errors: list[ScenarioError]):
+        self.errors = list(errors)
+        first, more = self.errors[0], len(self.errors) - 1
+        note = f" (and {more} more problem{'s' if more > 1 else ''}; resim validate lists them all)" if more else ""
+        super().__init__(first.message + note, file=first.file, key=first.key)
 
 
 def _validate(raw: dict, file: str, origins: dict, source_file: str | None, sha: str | None,
@@ -818,8 +1061,14 @@ def _validate(raw: dict, file: str, origins: dict, source_file: str | None, sha:
         # strict for files and --set: `true` or "12" is not a number of months
         return Scenario.model_validate(raw, strict=strict)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise _to_scenario_error(err, file, origins) from None
+        errors, seen = [], set()
+        for err in exc.errors():
+            one = _to_scenario_error(err, file, origins)
+            if (one.file, one.key) in seen:       # a union reports each of its members: keep the first
+                continue
+            seen.add((one.file, one.key))
+            errors.append(one)
+        raise (errors[0] if len(errors) == 1 else ScenarioErrors(errors)) from None
 
 
 def _model_at(loc: tuple) -> tuple[type[BaseModel] | None, dict | None]:
@@ -964,13 +1213,48 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _drop_required(node: Any) -> None:
+    """Remove every ``required`` list: with ``base`` inheritance any table may be given in part."""
+    if isinstance(node, dict):
+        node.pop("required", None)
+        for value in node.values():
+            _drop_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_required(value)
+
+
 def json_schema() -> dict:
-    """The JSON Schema of scenario files (for editors' autocompletion)."""
+    """The JSON Schema of scenario files (for editors' autocompletion and checks).
+
+    It accepts every file ``resim validate`` accepts. A file states only what
+    differs (from the defaults, or from its ``base`` file), so no key is
+    required anywhere: the bundled material groups take their values from
+    ``data/materials.toml`` (shown as defaults), and a new group's
+    ``demand_t_per_month`` and ``china_share`` may come from a base file.
+    """
     schema = Scenario.model_json_schema(mode="validation")
     schema["title"] = "resim scenario file"
     props = schema.get("properties", {})
     for internal in ("source_file", "source_sha256"):
         props.pop(internal, None)
-    if "required" in schema:
-        schema["required"] = [r for r in schema["required"] if r != "materials"]
+    _drop_required(schema)
+    material = schema["$defs"]["Material"]
+    material["description"] = (
+        "A rare-earth material group. The bundled groups (" + ", ".join(_material_defaults()) + ") take "
+        "every value they do not state from data/materials.toml; a new group needs "
+        + " and ".join(NEW_MATERIAL_NEEDS) + " (in this file or its base file).")
+    mats = props["materials"]
+    mats.pop("minProperties", None)           # the bundled groups are always there
+    mats["propertyNames"] = {"pattern": "^[a-z][a-z0-9_]*$"}
+    mats["description"] = ("Material groups: [materials.<id>]; the bundled ones need only what differs "
+                           "from data/materials.toml.")
+    bundled = {}
+    for mid, values in _material_defaults().items():
+        bundled[mid] = {
+            "$ref": "#/$defs/Material",
+            "description": str(values.get("name", mid)) + " (bundled; defaults from data/materials.toml)",
+            "properties": {k: {"default": v} for k, v in values.items()},
+        }
+    mats["properties"] = bundled
     return schema

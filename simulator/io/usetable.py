@@ -203,6 +203,9 @@ def load_use_table(folder: str) -> UseTable:
         raise DataError("use-table folder not found", file=str(d), key=KEY)
     use = _frame(d, "use_table.csv", ["material", "application", "sector_code", "share", "share_low",
                                       "share_high"], ("sector_code",))
+    if not len(use):
+        raise DataError("has no rows: a use table needs at least one application", file=str(d / "use_table.csv"),
+                        key=KEY)
     _unique(use, d / "use_table.csv", ["material", "application"])
     _ranged(use, d / "use_table.csv", "share", 0.0, 1.0)
     totals: dict[str, float] = {}

@@ -421,6 +421,14 @@ def restart_lag(delta: np.ndarray, ramp_months: np.ndarray) -> np.ndarray:
     if not (ramp > 0).any():
         return out
     level = delta[:, 0].copy()                            # loss at the end of the month
+    # a ramp of a few 1e-300 months overflows to an infinite step: recovery within the month
+    with np.errstate(over="ignore"):
+        _lag_loop(out, delta, ramp, level)
+    return out
+
+
+def _lag_loop(out: np.ndarray, delta: np.ndarray, ramp: np.ndarray, level: np.ndarray) -> None:
+    """The month loop of :func:`restart_lag`; writes ``out`` in place."""
     step = level / np.where(ramp > 0, ramp, 1.0)
     for h in range(1, delta.shape[1]):
         d = delta[:, h]
@@ -432,7 +440,6 @@ def restart_lag(delta: np.ndarray, ramp_months: np.ndarray) -> np.ndarray:
         out[:, h] = np.where(ramp > 0, np.maximum(d, average), d)
         level = np.where(lagged, falling, d)
         step = np.where(lagged, step, d / np.where(ramp > 0, ramp, 1.0))
-    return out
 
 
 #: A sector works off deferred orders only while less than this share of its capacity is cut (assumption).

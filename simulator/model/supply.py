@@ -480,7 +480,8 @@ def share_and_use(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) 
     group then uses ``min(need, stock)``; what is missing is its shortfall.
     With pooled stocks the groups' stocks form one pool, shared among the
     needs by the allocation rule, and what is left is spread back in
-    proportion to the target stocks.
+    proportion to the target stocks (by demand share when no group has a
+    target stock).
     """
     K = p.n_groups
     arr = s.arrived[m, b]
@@ -519,8 +520,10 @@ def share_and_use(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) 
         for g in range(K):
             used_sum = used_sum + s.grant[g, m, b]
         stock_sum = stock_sum - used_sum
-        for g in range(K):
-            s.stock[g, m, b] = stock_sum * ratio(p.target[g, m, b], p.target_sum[m, b])
+        has_target = p.target_sum[m, b] > 0
+        for g in range(K):                               # no target stock at all: by demand share
+            s.stock[g, m, b] = stock_sum * select(has_target, ratio(p.target[g, m, b], p.target_sum[m, b]),
+                                                  ratio(p.w[g, m, b], p.w_sum[m, b]))
             s.short[g, m, b] = s.claim[g, m, b] - s.grant[g, m, b]
             short_sum = short_sum + s.short[g, m, b]
     else:

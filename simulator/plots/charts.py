@@ -1,5 +1,11 @@
 """Figures of runs, sweeps, comparisons and Monte Carlo samples.
 
+Colours, rc settings and axis words come from :mod:`simulator.plots.style`
+(Okabe-Ito for unordered lines, a cut ``viridis`` for ordered ones, a colour
+bar instead of a legend above :data:`~simulator.plots.style.MAX_LEGEND_LINES`
+ordered lines). Every figure whose frame carries a band (``_p05``/``_p95``
+columns or variables) shades it.
+
 Text that comes from the user (scenario names, compared labels, swept
 string values, sector names of a custom table) is drawn literally: through
 :func:`simulator.io.text.literal`, which escapes ``$`` (no mathtext is
@@ -11,15 +17,57 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 from simulator.io.text import literal
+from simulator.plots.style import (
+    BAND_ALPHA,
+    CAP_COLOR,
+    CENTRAL_COLOR,
+    LABELS,
+    LOSS_COLOR,
+    LOSS_DARK,
+    MAX_LEGEND_LINES,
+    PALETTE,
+    QUALITATIVE,
+    RESTRICTION_ALPHA,
+    RESTRICTION_SHADE,
+    STYLE,
+    colorbar,
+    date_label,
+    is_ordered,
+    label_for,
+    line_colors,
+    material_color,
+    material_name,
+    noun,
+    sentence,
+    without_unit,
+)
+
+__all__ = ["plot_run", "plot_sweep", "plot_headline", "plot_paths", "plot_compare", "plot_sectors",
+           "plot_fan", "plot_distribution", "plot_rank_correlations", "LABELS", "label_for"]
 
 #: Longest user text in a title, a legend entry or a tick label, characters.
 MAX_LABEL = 80
+_STYLE = STYLE          # the rc settings (kept under the old name)
+
+
+def _band_patch(label: str, color: str = "0.45") -> Patch:
+    return Patch(facecolor=color, alpha=min(1.0, 2 * BAND_ALPHA), edgecolor=color, ls=(0, (2, 2)), lw=0.8,
+                 label=label)
+
+
+def _band_words(draws) -> str:
+    return f"90 % band (5-95 % of {int(draws)} draws)" if draws else "90 % band (5-95 %)"
 
 
 def plot_run(result, title: str | None = None):
-    """Stocks, shortfall and GDP loss over time for one scenario.
+    """Stocks, shortfall, monthly and cumulative GDP loss over time for one scenario.
+
+    Four panels, one quantity each. With a band (the default run), the
+    monthly GDP loss carries 5-95 % whiskers and the cumulative loss a
+    shaded 5-95 % band.
 
     Parameters
     ----------
@@ -31,44 +79,62 @@ def plot_run(result, title: str | None = None):
     """
     mm = result.materials_monthly
     em = result.economy_monthly
-    fig, axes = plt.subplots(3, 1, figsize=(9, 9.5), sharex=True, constrained_layout=True)
     s = result.scenario
-    x = em["month"].to_numpy()
-    ticks = x[:: max(1, len(x) // 12)]
-    for mat, g in mm.groupby("material", sort=False):
-        base = g["demand_baseline_t"].to_numpy()
-        cover = (g["corporate_stock_t"] + g["national_stock_t"]).to_numpy() / base
-        axes[0].plot(g["month"], cover, label=mat)
-        axes[1].plot(g["month"], 100 * g["shortage_share"], label=mat)
-    start, dur = s.restriction.start_month, s.restriction.duration_months
-    for ax in axes:
-        if dur > 0:
-            ax.axvspan(start, min(start + dur, s.horizon_months), color="tab:red", alpha=0.08, lw=0)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("Stocks (corporate + national)\nmonths of baseline demand")
-    axes[0].legend(title="material", frameon=False, ncol=3)
-    axes[1].set_ylabel("Shortfall\n% of demand")
-    axes[1].legend(title="material", frameon=False, ncol=3)
-    axes[2].bar(x, em["gdp_loss_jpy_bn"], color="tab:purple", alpha=0.7, label="monthly")
-    axes[2].set_ylabel("GDP loss\nbillion yen per month")
-    ax2 = axes[2].twinx()
     sm = result.summary
-    if "cumulative_gdp_loss_pct_p05" in em.columns:
-        ax2.fill_between(x, em["cumulative_gdp_loss_pct_p05"], em["cumulative_gdp_loss_pct_p95"], color="black",
-                         alpha=0.12, linewidth=0, label="cumulative, 90 % band")
-    ax2.plot(x, em["cumulative_gdp_loss_pct"], color="black", label="cumulative")
-    ax2.set_ylabel("cumulative, % of annual GDP")
-    ax2.legend(frameon=False, loc="upper left")
-    _align_zeros(axes[2], ax2)
-    axes[2].set_xticks(ticks)
-    axes[2].set_xticklabels([em["date"].iloc[i] for i in ticks], rotation=45, ha="right")
-    axes[2].set_xlabel("month (shaded: restriction in force)")
-    if title is None:
-        from simulator.core.bands import format_band
+    x = em["month"].to_numpy()
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(4, 1, figsize=(9, 11.5), sharex=True, constrained_layout=True,
+                                 gridspec_kw={"height_ratios": [1, 1, 1, 1]})
+        for i, (mat, g) in enumerate(mm.groupby("material", sort=False)):
+            base = g["demand_baseline_t"].to_numpy()
+            cover = (g["corporate_stock_t"] + g["national_stock_t"]).to_numpy() / base
+            c = material_color(mat, i)
+            name = literal(material_name(mat, s), MAX_LABEL)
+            axes[0].plot(g["month"], cover, color=c, lw=2, label=name)
+            axes[1].plot(g["month"], 100 * g["shortage_share"], color=c, lw=2, label=name)
+        start, dur = s.restriction.start_month, s.restriction.duration_months
+        for ax in axes:
+            if dur > 0:
+                ax.axvspan(start, min(start + dur, s.horizon_months), color=RESTRICTION_SHADE,
+                           alpha=RESTRICTION_ALPHA, lw=0)
+        axes[0].set_ylabel("Stocks, corporate + national\n(months of baseline demand)")
+        axes[0].set_ylim(bottom=0)
+        handles, labels = axes[0].get_legend_handles_labels()
+        if dur > 0:
+            handles.append(Patch(color=RESTRICTION_SHADE, alpha=2 * RESTRICTION_ALPHA, lw=0))
+            labels.append("restriction in force")
+        axes[0].legend(handles, labels, title="Material", frameon=False, ncol=2, loc="upper right",
+                       alignment="left")
+        axes[1].set_ylabel("Shortfall\n(% of demand)")
+        axes[1].set_ylim(bottom=0)
+        ax = axes[2]
+        ax.bar(x, em["gdp_loss_jpy_bn"].to_numpy(), color=LOSS_COLOR, alpha=0.8, label="central estimate")
+        if "gdp_loss_jpy_bn_p05" in em.columns:
+            lo, hi = em["gdp_loss_jpy_bn_p05"].to_numpy(), em["gdp_loss_jpy_bn_p95"].to_numpy()
+            ax.vlines(x, np.minimum(lo, hi), np.maximum(lo, hi), color=LOSS_DARK, lw=1.2,
+                      label="90 % band (5-95 % of draws)")
+        ax.axhline(0, color=CAP_COLOR, lw=0.8)
+        ax.set_ylabel("Monthly GDP loss, net\n(JPY bn per month)")
+        ax.legend(frameon=False, loc="upper right", fontsize=9)
+        ax.text(0.99, 0.03, "below zero: deferred orders made up", transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=8.5, color="0.35")
+        ax = axes[3]
+        if "cumulative_gdp_loss_pct_p05" in em.columns:
+            ax.fill_between(x, em["cumulative_gdp_loss_pct_p05"], em["cumulative_gdp_loss_pct_p95"],
+                            color=CENTRAL_COLOR, alpha=0.15, linewidth=0, label="90 % band (5-95 % of draws)")
+        ax.plot(x, em["cumulative_gdp_loss_pct"], color=CENTRAL_COLOR, lw=2, label="central estimate")
+        ax.axhline(0, color=CAP_COLOR, lw=0.8)
+        ax.set_ylabel("Cumulative GDP loss\n(% of annual GDP)")
+        ax.legend(frameon=False, loc="upper left", fontsize=9)
+        _date_axis(ax, x, em["date"].tolist())
+        ax.set_xlabel("Month")
+        if title is None:
+            from simulator.core.bands import format_band
 
-        loss = format_band(sm["gdp_loss_pct"], sm.get("gdp_loss_pct_p05"), sm.get("gdp_loss_pct_p95"), "%")
-        title = f"{literal(s.name or 'scenario', MAX_LABEL)}: GDP loss {loss} of annual GDP"
-    fig.suptitle(title)
+            band = format_band(sm["gdp_loss_pct"], sm.get("gdp_loss_pct_p05"), sm.get("gdp_loss_pct_p95"),
+                               "%")
+            title = f"{sentence(literal(s.name or 'scenario', MAX_LABEL))}: GDP loss {band} of annual GDP"
+        fig.suptitle(title)
     return fig
 
 
@@ -91,35 +157,6 @@ def _align_zeros(left, right) -> None:
 # Sweeps, comparisons and Monte Carlo (frames from simulator.sweep)
 # --------------------------------------------------------------------------
 
-#: Axis labels (with units) for keys and metrics; other names carry their unit.
-LABELS = {
-    "restriction.duration_months": "Restriction length (months)",
-    "restriction.severity": "Share of Chinese shipments withheld (0-1)",
-    "restriction.lead_time_restricted_months": "Lead time under restriction (months)",
-    "stockpile.national.cover_days": "National stockpile (days of demand)",
-    "inventory.cover_scale": "Corporate inventory (x default)",
-    "economy.dependence_scale": "Sector dependence on rare earths (x default)",
-    "gdp_loss_pct": "Cumulative GDP loss (% of annual GDP)",
-    "gdp_loss_jpy_bn": "Cumulative GDP loss (JPY bn)",
-    "output_loss_jpy_bn": "Cumulative gross output loss (JPY bn)",
-    "peak_monthly_gdp_loss_jpy_bn": "Worst month's GDP loss (JPY bn)",
-    "cumulative_gdp_loss_pct": "Cumulative GDP loss (% of annual GDP)",
-    "cumulative_gdp_loss_jpy_bn": "Cumulative GDP loss (JPY bn)",
-    "gdp_loss_pct_of_month": "GDP loss (% of the month's GDP)",
-    "months_with_loss": "Months with a GDP loss",
-}
-_STYLE = {
-    "font.size": 11, "axes.titlesize": 12.5, "axes.labelsize": 11, "legend.fontsize": 10,
-    "legend.title_fontsize": 10, "xtick.labelsize": 10, "ytick.labelsize": 10,
-    "axes.spines.top": False, "axes.grid": True, "grid.alpha": 0.3,
-}
-
-
-def label_for(name: str) -> str:
-    """Axis label with unit for a key or metric name."""
-    return LABELS.get(name, name)
-
-
 def _fmt(v) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return f"{float(v):g}"
@@ -129,36 +166,25 @@ def _fmt(v) -> str:
 
 
 def _noun(name: str) -> str:
-    """'Cumulative GDP loss (% of ...)' -> 'cumulative GDP loss' for use inside a sentence."""
-    words = label_for(name).split(" (")[0].split()
-    if words and not words[0].isupper():
-        words[0] = words[0].lower()
-    return " ".join(words)
+    return noun(name)
 
 
-def _short(key: str) -> str:
-    return key.split(".")[-1]
-
-
-def _colors(n: int, ordered: bool):
-    """Sequential colours for ordered values (dark = first), else qualitative."""
-    if ordered:
-        cmap = plt.get_cmap("viridis")
-        return [cmap(0.82 * i / max(1, n - 1)) for i in range(n)]
-    cmap = plt.get_cmap("tab10")
-    return [cmap(i % 10) for i in range(n)]
-
-
-def _is_ordered(values) -> bool:
-    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+def _key_value(key: str, value) -> str:
+    """'restriction.duration_months', 3 -> 'restriction length = 3'."""
+    return f"{noun(key)} = {_fmt(value)}"
 
 
 def _date_axis(ax, months, dates, every: int | None = None) -> None:
+    """Month indices shown as 'Jan 2026' ticks (horizontal when they fit)."""
     months = np.asarray(months)
     every = every or (3 if len(months) <= 18 else 6 if len(months) <= 48 else 12)
-    ticks = months[::every]
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([dates[int(i)] for i in range(0, len(months), every)], rotation=45, ha="right")
+    idx = list(range(0, len(months), every))
+    ax.set_xticks(months[idx])
+    fig = ax.get_figure()
+    width_in = fig.get_figwidth() * ax.get_position().width
+    flat = width_in / max(1, len(idx)) >= 0.85
+    ax.set_xticklabels([date_label(dates[int(i)]) for i in idx], rotation=0 if flat else 35,
+                       ha="center" if flat else "right", rotation_mode="anchor" if not flat else "default")
 
 
 def _gdp_bn(df) -> float | None:
@@ -175,9 +201,17 @@ def _gdp_bn(df) -> float | None:
     return float(ratio.mean())
 
 
+_DASHES = ["-", "--", ":", "-."]
+
+
 def plot_sweep(df, x: str, line: str | list | None = None, metric: str = "gdp_loss_pct",
                title: str | None = None, note: str | None = None):
-    """A metric against one swept key, one line per value of the others.
+    """Plot a metric against one swept key, one line per value of the others, with bands.
+
+    When the frame has ``<metric>_p05`` and ``<metric>_p95`` (a sweep with
+    ``draws``), each line's 5-95 % band is shaded in its colour. One ordered
+    key with more than :data:`~simulator.plots.style.MAX_LEGEND_LINES` values
+    gets a colour bar instead of a legend.
 
     Parameters
     ----------
@@ -204,31 +238,58 @@ def plot_sweep(df, x: str, line: str | list | None = None, metric: str = "gdp_lo
     if line is None:
         line = [k for k in df.attrs.get("keys", []) if k != x and k in cols]
     lines = [line] if isinstance(line, str) else list(line)
-    with plt.rc_context(_STYLE):
+    lo_col, hi_col = f"{metric}_p05", f"{metric}_p95"
+    banded = lo_col in cols and hi_col in cols
+    with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8.5, 5.2), constrained_layout=True)
         groups = list(df.groupby(lines, sort=True)) if lines else [((), df)]
-        colors = _colors(len(groups), ordered=len(lines) == 1 and _is_ordered([g[0][0] for g in groups]))
-        for (vals, g), color in zip(groups, colors):
-            vals = vals if isinstance(vals, tuple) else (vals,)
+        firsts = [(vals if isinstance(vals, tuple) else (vals,)) for vals, _ in groups]
+        ordered = len(lines) == 1 and is_ordered([v[0] for v in firsts])
+        values = [v[0] for v in firsts] if ordered else list(range(len(groups)))
+        colors, mappable = line_colors(values, ordered)
+        many = ordered and len(groups) > MAX_LEGEND_LINES
+        alpha = BAND_ALPHA if len(groups) <= 4 else max(0.04, BAND_ALPHA * 3 / len(groups))
+        for i, ((_, g), vals, color) in enumerate(zip(groups, firsts, colors, strict=False)):
             g = g.sort_values(x)
             if len(lines) == 1:
                 lab = _fmt(vals[0])
             else:
-                lab = ", ".join(f"{_short(k)}={_fmt(v)}" for k, v in zip(lines, vals)) or "all"
-            ax.plot(g[x], g[metric], marker="o", ms=5, lw=2, color=color, label=lab)
+                lab = ", ".join(_key_value(k, v) for k, v in zip(lines, vals, strict=False)) or "all"
+            if banded:
+                ax.fill_between(g[x], g[lo_col], g[hi_col], color=color, alpha=alpha, lw=0)
+                if len(groups) <= 4:                # edges, so a few overlapping bands stay readable
+                    for edge in (lo_col, hi_col):
+                        ax.plot(g[x], g[edge], color=color, lw=0.8, ls=(0, (2, 2)), alpha=0.8)
+            ax.plot(g[x], g[metric], marker="o", ms=3.5 if many else 5, lw=1.6 if many else 2, color=color,
+                    ls="-" if ordered else _DASHES[(i // len(QUALITATIVE)) % len(_DASHES)],
+                    label=lab if lines else "central estimate")
         ax.set_xlabel(label_for(x))
         ax.set_ylabel(label_for(metric))
-        ax.set_ylim(bottom=min(0.0, float(np.nanmin(df[metric]))))
+        top = float(np.nanmax(df[x])) if is_ordered(list(df[x].head(1))) else 0.0
+        if x.endswith("_months") and top >= 12:         # months: ticks every quarter, half-year or year
+            from matplotlib.ticker import MultipleLocator
+
+            ax.xaxis.set_major_locator(MultipleLocator(3 if top <= 24 else 6 if top <= 60 else 12))
+        low = float(np.nanmin(df[lo_col])) if banded else float(np.nanmin(df[metric]))
+        ax.set_ylim(bottom=min(0.0, low))
         ax.set_xlim(left=min(0.0, float(np.nanmin(df[x]))))
-        if lines:
-            ax.legend(title=label_for(lines[0]) if len(lines) == 1 else "scenario", frameon=False,
-                      loc="upper left", alignment="left")
+        band_label = _band_words(df.attrs.get("band_draws")) + (" of each line" if len(groups) > 1 else "")
+        extra = [_band_patch(band_label)] if banded else []
+        if many:
+            colorbar(fig, mappable, ax, label_for(lines[0]), [v[0] for v in firsts])
+            if extra:
+                ax.legend(handles=extra, frameon=False, loc="upper left")
+        elif lines or extra:
+            handles, labs = ax.get_legend_handles_labels()
+            ax.legend(handles + extra, labs + [p.get_label() for p in extra],
+                      title=(label_for(lines[0]) if len(lines) == 1 else "Scenario") if lines else None,
+                      frameon=False, loc="upper left", alignment="left")
         gdp = _gdp_bn(df) if metric == "gdp_loss_pct" else None
         if gdp is not None:
             sec = ax.secondary_yaxis("right", functions=(lambda p: p * gdp / 100 / 1000,
                                                           lambda t: t * 1000 * 100 / gdp))
-            sec.set_ylabel(f"{label_for(metric).split(' (')[0]} (JPY trillion)")
-        ax.set_title(title or f"{label_for(metric).split(' (')[0]} vs {_noun(x)}")
+            sec.set_ylabel(f"{without_unit(label_for(metric))} (JPY trillion)")
+        ax.set_title(title or f"{without_unit(label_for(metric))} vs {noun(x)}")
         if note:
             import textwrap
 
@@ -237,13 +298,14 @@ def plot_sweep(df, x: str, line: str | list | None = None, metric: str = "gdp_lo
 
 
 def plot_headline(df, title: str | None = None, note: str | None = None):
-    """The headline chart: GDP loss vs restriction length, one line per stockpile size.
+    """Plot the headline chart: GDP loss vs restriction length, one line per stockpile size, with bands.
 
     Parameters
     ----------
     df : pandas.DataFrame
         A sweep over ``restriction.duration_months`` and
-        ``stockpile.national.cover_days``.
+        ``stockpile.national.cover_days`` (with ``draws``, the 5-95 % bands
+        are shaded).
 
     Returns
     -------
@@ -251,7 +313,8 @@ def plot_headline(df, title: str | None = None, note: str | None = None):
     """
     return plot_sweep(
         df, x="restriction.duration_months", line="stockpile.national.cover_days", metric="gdp_loss_pct",
-        title=title or "Japan's GDP loss from a Chinese rare-earth restriction,\nby length of the restriction and size of the national stockpile",
+        title=title or ("Japan's GDP loss from a Chinese rare-earth restriction,\n"
+                        "by length of the restriction and size of the national stockpile"),
         note=note,
     )
 
@@ -274,7 +337,7 @@ def _line_labels(monthly, by):
         elif len(by) == 1:
             lab = _fmt(r[by[0]])
         else:
-            lab = ", ".join(f"{_short(c)}={_fmt(r[c])}" for c in by)
+            lab = ", ".join(_key_value(c, r[c]) for c in by)
         out[r["scenario_id"]] = lab
     return out, by
 
@@ -283,13 +346,21 @@ def _restriction_of(monthly, sid):
     """(start, duration) months of a scenario in a monthly frame, if known."""
     first = monthly[monthly["scenario_id"] == sid].iloc[0]
     info = dict(monthly.attrs.get("restriction", {}))
-    start = first["restriction.start_month"] if "restriction.start_month" in monthly.columns else info.get("start_month")
-    dur = first["restriction.duration_months"] if "restriction.duration_months" in monthly.columns else info.get("duration_months")
+    cols = monthly.columns
+    start = first["restriction.start_month"] if "restriction.start_month" in cols else info.get("start_month")
+    dur = (first["restriction.duration_months"] if "restriction.duration_months" in cols
+           else info.get("duration_months"))
     return start, dur
 
 
 def plot_paths(monthly, by=None, title: str | None = None, materials=None):
     """Monthly GDP loss, cumulative loss and material stocks, one line per scenario.
+
+    Bands: where the frame has the variables ``gdp_loss_jpy_bn_p05``/``_p95``
+    and ``cumulative_gdp_loss_pct_p05``/``_p95`` (``resim compare``), each
+    line's 5-95 % band is shaded in its colour. More than
+    :data:`~simulator.plots.style.MAX_LEGEND_LINES` ordered lines (e.g.
+    restriction lengths) get a colour bar instead of a legend.
 
     Parameters
     ----------
@@ -309,69 +380,101 @@ def plot_paths(monthly, by=None, title: str | None = None, materials=None):
     -------
     matplotlib.figure.Figure
     """
-    need = {"gdp_loss_jpy_bn", "cumulative_gdp_loss_pct", "corporate_stock_t", "national_stock_t", "demand_baseline_t"}
-    missing = need - set(monthly["variable"].unique())
+    need = {"gdp_loss_jpy_bn", "cumulative_gdp_loss_pct", "corporate_stock_t", "national_stock_t",
+            "demand_baseline_t"}
+    variables = set(monthly["variable"].unique())
+    missing = need - variables
     if missing:
         raise ValueError(f"the monthly frame lacks {', '.join(sorted(missing))}")
     labels, by = _line_labels(monthly, by)
-    ordered = len(by) == 1 and by != ["label"] and _is_ordered(list(monthly.drop_duplicates("scenario_id")[by[0]]))
-    colors = dict(zip(labels.values(), _colors(len(labels), ordered)))
+    firsts = monthly.drop_duplicates("scenario_id")
+    ordered = len(by) == 1 and by != ["label"] and is_ordered(list(firsts[by[0]]))
+    values = list(firsts[by[0]]) if ordered else list(range(len(labels)))
+    color_list, mappable = line_colors(values, ordered)
+    colors = dict(zip(labels, color_list, strict=False))
+    n = len(labels)
+    many = ordered and n > MAX_LEGEND_LINES
+    band_vars = {key: (f"{v}_p05", f"{v}_p95")
+                 for key, v in (("gdp", "gdp_loss_jpy_bn"), ("cum", "cumulative_gdp_loss_pct"))
+                 if {f"{v}_p05", f"{v}_p95"} <= variables}
+    alpha = BAND_ALPHA if n <= 4 else max(0.04, BAND_ALPHA * 3 / n)
     mats = list(materials) if materials is not None else list(
         monthly.loc[monthly["kind"] == "material", "item"].drop_duplicates())
     ncol = max(2, len(mats))
     wide = monthly.pivot_table(index=["scenario_id", "month"], columns=["item", "variable"],
                                values="value", aggfunc="first", sort=False)
     dates = (monthly.drop_duplicates("month").sort_values("month")["date"].tolist())
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         mosaic = [["gdp"] * ncol + ["cum"] * ncol, sum(([m] * 2 for m in mats), [])]
         if len(mats) < ncol:
             mosaic[1] += ["."] * (2 * ncol - len(mosaic[1]))
-        fig, axd = plt.subplot_mosaic(mosaic, figsize=(12, 8), constrained_layout=True,
+        fig, axd = plt.subplot_mosaic(mosaic, figsize=(13 if many else 12, 8.4), constrained_layout=True,
                                       gridspec_kw={"height_ratios": [1.15, 1]})
         for i, (sid, lab) in enumerate(labels.items()):
             w = wide.loc[sid]
             x = w.index.to_numpy()
-            c = colors[lab]
-            z = 3 + len(labels) - i   # earlier lines on top, so shared stretches show every colour
-            axd["gdp"].plot(x, w[("japan", "gdp_loss_jpy_bn")], color=c, lw=2, label=lab, zorder=z)
-            axd["cum"].plot(x, w[("japan", "cumulative_gdp_loss_pct")], color=c, lw=2, label=lab, zorder=z)
+            c = colors[sid]
+            # more unordered lines than colours: the next round of colours is dashed, and so on
+            ls = "-" if ordered else _DASHES[(i // len(QUALITATIVE)) % len(_DASHES)]
+            z = 3 + n - i   # earlier lines on top, so shared stretches show every colour
+            for key, var in (("gdp", "gdp_loss_jpy_bn"), ("cum", "cumulative_gdp_loss_pct")):
+                if key in band_vars:
+                    lo, hi = band_vars[key]
+                    axd[key].fill_between(x, w[("japan", lo)], w[("japan", hi)], color=c, alpha=alpha, lw=0,
+                                          zorder=2)
+                    if key == "cum" and n <= 4:     # edges, so a few overlapping bands stay readable
+                        for edge in (lo, hi):
+                            axd[key].plot(x, w[("japan", edge)], color=c, lw=0.8, ls=(0, (2, 2)), alpha=0.8,
+                                          zorder=2)
+                axd[key].plot(x, w[("japan", var)], color=c, lw=2, ls=ls, label=lab, zorder=z)
             for m in mats:
-                stock = (w[(m, "corporate_stock_t")] + w[(m, "national_stock_t")]) / w[(m, "demand_baseline_t")]
-                axd[m].plot(x, stock, color=c, lw=1.6, label=lab, zorder=z)
+                stock = ((w[(m, "corporate_stock_t")] + w[(m, "national_stock_t")])
+                         / w[(m, "demand_baseline_t")])
+                axd[m].plot(x, stock, color=c, lw=1.6, ls=ls, label=lab, zorder=z)
             start, dur = _restriction_of(monthly, sid)
             if start is not None and dur is not None and dur > 0:
                 for key in ["gdp", "cum"] + mats:
-                    axd[key].axvline(start + dur, color=c, lw=1, ls=":", alpha=0.9)
+                    axd[key].axvline(start + dur, color=c, lw=0.8 if many else 1, ls=":", alpha=0.9)
         starts = {_restriction_of(monthly, sid)[0] for sid in labels}
         if len(starts) == 1 and None not in starts:
             start = next(iter(starts))
             for key in ["gdp", "cum"] + mats:
                 axd[key].axvline(start, color="0.25", lw=1.2, ls="--")
-        axd["gdp"].set_ylabel("GDP loss (JPY bn per month)")
+        axd["gdp"].axhline(0, color=CAP_COLOR, lw=0.8)
+        axd["gdp"].set_ylabel("GDP loss, net of catch-up\n(JPY bn per month)")
         axd["gdp"].set_title("Monthly GDP loss")
         axd["cum"].set_ylabel(label_for("cumulative_gdp_loss_pct"))
         axd["cum"].set_title("Cumulative GDP loss")
         for m in mats:
             axd[m].set_ylabel("Stocks (months of demand)")
-            axd[m].set_title(f"{m}: corporate + national stocks")
+            axd[m].set_title(f"{literal(material_name(m), MAX_LABEL)}: corporate + national stocks")
             axd[m].set_ylim(bottom=0)
         for key in ["gdp", "cum"] + mats:
             _date_axis(axd[key], np.arange(len(dates)), dates)
-        legend_title = "scenario" if by in ([], ["label"]) else (label_for(by[0]) if len(by) == 1 else "scenario")
-        if max(len(lab) for lab in labels.values()) <= 16:
-            axd["cum"].legend(title=legend_title, frameon=False, loc="upper left", fontsize=9, alignment="left")
+        legend_title = label_for(by[0]) if len(by) == 1 and by != ["label"] else "Scenario"
+        extra = [_band_patch("90 % band of each line")] if band_vars else []
+        if many:
+            colorbar(fig, mappable, list(axd.values()), label_for(by[0]), values)
+            if extra:
+                axd["cum"].legend(handles=extra, frameon=False, loc="upper left", fontsize=9)
+        elif max(len(lab) for lab in labels.values()) <= 16:
+            handles, labs = axd["cum"].get_legend_handles_labels()
+            axd["cum"].legend(handles + extra, labs + [p.get_label() for p in extra], title=legend_title,
+                              frameon=False, loc="upper left", fontsize=9, alignment="left")
         else:  # long labels would hide the lines: legend under the figure
             handles, labs = axd["cum"].get_legend_handles_labels()
-            fig.legend(handles, labs, title=legend_title, frameon=False, loc="outside lower center",
-                       ncol=min(3, len(labs)), fontsize=9)
-        fig.suptitle((title or "GDP loss and rare-earth stocks over time")
-                     + "\n(dashed grey line: the restriction starts; dotted lines: it ends, in each scenario's colour)",
-                     fontsize=12.5)
+            fig.legend(handles + extra, labs + [p.get_label() for p in extra], title=legend_title,
+                       frameon=False, loc="outside lower center", ncol=min(3, len(labs) + len(extra)),
+                       fontsize=9)
+        how = "dashed grey line: the restriction starts; dotted lines: it ends, in each scenario's colour"
+        if band_vars:
+            how += "; shaded: 90 % bands"
+        fig.suptitle((title or "GDP loss and rare-earth stocks over time") + f"\n({how})")
     return fig
 
 
 def plot_compare(monthly, title: str | None = None, by=None):
-    """Scenarios compared over time (``resim compare``): see :func:`plot_paths`.
+    """Scenarios compared over time (``resim compare``), with their bands: see :func:`plot_paths`.
 
     ``by`` defaults to the ``label`` column (one line per compared scenario).
     """
@@ -381,13 +484,14 @@ def plot_compare(monthly, title: str | None = None, by=None):
 
 
 def plot_sectors(sectors, top: int = 10, title: str | None = None, sequential: bool = False):
-    """GDP loss by sector, largest first; grouped bars for several scenarios.
+    """GDP loss by sector, largest first; grouped bars for several scenarios; 5-95 % whiskers.
 
     Parameters
     ----------
     sectors : pandas.DataFrame or dict
         :attr:`simulator.core.results.Result.sectors` (``code, name,
-        gdp_loss_jpy_bn``), or a dict label -> such a frame.
+        gdp_loss_jpy_bn``, and with a band ``gdp_loss_jpy_bn_p05``/``_p95``),
+        or a dict label -> such a frame.
     top : int
         Sectors shown (largest loss in any scenario).
     sequential : bool
@@ -404,29 +508,49 @@ def plot_sectors(sectors, top: int = 10, title: str | None = None, sequential: b
 
     import pandas as pd
 
-    wide = pd.concat({lab: f.set_index("code")["gdp_loss_jpy_bn"] for lab, f in frames.items()}, axis=1).fillna(0.0)
+    def col(name):
+        return pd.concat({lab: f.set_index("code")[name] for lab, f in frames.items()}, axis=1)
+
+    wide = col("gdp_loss_jpy_bn").fillna(0.0)
+    banded = all({"gdp_loss_jpy_bn_p05", "gdp_loss_jpy_bn_p95"} <= set(f.columns) for f in frames.values())
     names = {}
     for f in frames.values():
-        names.update(dict(zip(f["code"], f["name"])))
+        names.update(dict(zip(f["code"], f["name"], strict=False)))
     order = wide.max(axis=1).sort_values(ascending=False).index[:top]
     wide = wide.loc[order][::-1]
+    if banded:
+        lo_w = col("gdp_loss_jpy_bn_p05").reindex(wide.index)
+        hi_w = col("gdp_loss_jpy_bn_p95").reindex(wide.index)
     k = len(frames)
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(9.5, 0.36 * len(order) * max(1.0, 0.45 * k) + 1.6), constrained_layout=True)
+    with plt.rc_context(STYLE):
+        height = 0.36 * len(order) * max(1.0, 0.45 * k) + 1.7
+        fig, ax = plt.subplots(figsize=(9.5, height), constrained_layout=True)
         y = np.arange(len(order))
         h = 0.8 / k
-        colors = _colors(k, ordered=sequential) if k > 1 else ["tab:purple"]
-        for i, (lab, color) in enumerate(zip(wide.columns, colors)):
+        colors = line_colors(list(range(k)), ordered=sequential)[0] if k > 1 else [PALETTE["blue"]]
+        for i, (lab, color) in enumerate(zip(wide.columns, colors, strict=False)):
             # first scenario on top within each sector, as in the legend
-            ax.barh(y + 0.4 - h * (i + 0.5), wide[lab], height=h, color=color,
-                    label=literal(lab, MAX_LABEL) if lab else None)
+            yy = y + 0.4 - h * (i + 0.5)
+            v = wide[lab].to_numpy(dtype=float)
+            ax.barh(yy, v, height=h, color=color, label=literal(lab, MAX_LABEL) if lab else None)
+            if banded:
+                lo, hi = lo_w[lab].to_numpy(dtype=float), hi_w[lab].to_numpy(dtype=float)
+                ok = np.isfinite(lo) & np.isfinite(hi)
+                err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])[:, ok]
+                ax.errorbar(v[ok], yy[ok], xerr=err, fmt="none", color="black", ecolor="black", elinewidth=1,
+                            capsize=2.5 if k <= 3 else 1.5, label="90 % band (5-95 %)" if i == 0 else None)
         ax.set_yticks(y)
         ax.set_yticklabels([literal(textwrap.fill(f"{names.get(c, c)} ({c})", 32), 3 * MAX_LABEL)
                             for c in wide.index])
         ax.set_xlabel("GDP loss over the horizon (JPY bn)")
+        ax.set_xlim(left=0)
         ax.grid(axis="y", alpha=0)
-        if k > 1:
-            ax.legend(title="scenario", frameon=False, loc="lower right")
+        if k > 1 or banded:
+            handles, labs = ax.get_legend_handles_labels()
+            order = [i for i, lb in enumerate(labs) if not lb.startswith("90 %")] + \
+                [i for i, lb in enumerate(labs) if lb.startswith("90 %")]
+            ax.legend([handles[i] for i in order], [labs[i] for i in order],
+                      title="Scenario" if k > 1 else None, frameon=False, loc="lower right")
         ax.set_title(title or f"Sectors with the largest GDP loss (top {len(order)})")
     return fig
 
@@ -453,24 +577,27 @@ def plot_fan(monthly, variable: str = "cumulative_gdp_loss_pct", item: str = "ja
     q = monthly_percentiles(monthly, variable=variable, item=item, percentiles=(5, 25, 50, 75, 95))
     x = q["month"].to_numpy()
     n = monthly["scenario_id"].nunique()
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
-        ax.fill_between(x, q["p5"], q["p95"], color="tab:blue", alpha=0.18, lw=0, label="5-95 % of draws")
-        ax.fill_between(x, q["p25"], q["p75"], color="tab:blue", alpha=0.38, lw=0, label="25-75 % of draws")
-        ax.plot(x, q["p50"], color="tab:blue", lw=2.2, label="median")
+        blue = PALETTE["blue"]
+        ax.fill_between(x, q["p5"], q["p95"], color=blue, alpha=0.18, lw=0, label="5-95 % of draws")
+        ax.fill_between(x, q["p25"], q["p75"], color=blue, alpha=0.38, lw=0, label="25-75 % of draws")
+        ax.plot(x, q["p50"], color=PALETTE["blue"], lw=2.2, label="median")
         if central is not None:
-            em = central.economy_monthly if item == "japan" else central.materials_monthly.query("material == @item")
-            ax.plot(em["month"], em[variable], color="black", lw=1.5, ls="--", label="central scenario")
+            em = (central.economy_monthly if item == "japan"
+                  else central.materials_monthly.query("material == @item"))
+            ax.plot(em["month"], em[variable], color=CENTRAL_COLOR, lw=1.5, ls="--", label="central scenario")
         info = monthly.attrs.get("restriction", {})
         if info.get("duration_months"):
-            ax.axvspan(info["start_month"], info["start_month"] + info["duration_months"], color="tab:red",
-                       alpha=0.07, lw=0, label="restriction (central)")
-        ax.set_ylabel(label_for(variable) if item == "japan" else f"{item}: {label_for(variable)}")
-        ax.set_xlabel("month")
+            ax.axvspan(info["start_month"], info["start_month"] + info["duration_months"],
+                       color=RESTRICTION_SHADE, alpha=RESTRICTION_ALPHA, lw=0, label="restriction (central)")
+        ax.set_ylabel(label_for(variable) if item == "japan"
+                      else f"{material_name(item)}: {label_for(variable)}")
+        ax.set_xlabel("Month")
         _date_axis(ax, x, q["date"].tolist())
         ax.set_ylim(bottom=min(0.0, float(q["p5"].min())))
         ax.legend(frameon=False, loc="upper left")
-        ax.set_title(title or f"Uncertainty in {_noun(variable)}: {n} Monte Carlo draws")
+        ax.set_title(title or f"Uncertainty in {noun(variable)}: {n} Monte Carlo draws")
     return fig
 
 
@@ -484,20 +611,22 @@ def plot_distribution(df, metric: str = "gdp_loss_pct", title: str | None = None
     x = df[metric].to_numpy(dtype=float)
     x = x[np.isfinite(x)]
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 4.6), constrained_layout=True)
-        ax.hist(x, bins=min(50, max(10, len(x) // 20)), color="tab:blue", alpha=0.7)
+        ax.fill_betweenx([0, 1], p5, p95, transform=ax.get_xaxis_transform(), color=PALETTE["sky"], alpha=0.2,
+                         lw=0, label="90 % band (5-95 %)")
+        ax.hist(x, bins=min(50, max(10, len(x) // 20)), color=PALETTE["blue"], alpha=0.8)
         for v, lab, ls in ((p5, "5 %", ":"), (p50, "median", "-"), (p95, "95 %", ":")):
-            ax.axvline(v, color="black", ls=ls, lw=1.3, label=f"{lab}: {v:.3g}")
+            ax.axvline(v, color=CENTRAL_COLOR, ls=ls, lw=1.3, label=f"{lab}: {v:.3g}")
         ax.set_xlabel(label_for(metric))
         ax.set_ylabel("Number of draws")
         ax.legend(frameon=False)
-        ax.set_title(title or f"Distribution of {_noun(metric)} over {len(x)} draws")
+        ax.set_title(title or f"Distribution of {noun(metric)} over {len(x)} draws")
     return fig
 
 
 def plot_rank_correlations(corr, metric: str = "gdp_loss_pct", title: str | None = None):
-    """What drives the spread: rank correlation of each sampled input with a metric.
+    """Show what drives the spread: rank correlation of each sampled input with a metric.
 
     Parameters
     ----------
@@ -509,15 +638,18 @@ def plot_rank_correlations(corr, metric: str = "gdp_loss_pct", title: str | None
     matplotlib.figure.Figure
     """
     c = corr.dropna(subset=["spearman_rho"]).iloc[::-1]
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(9, 0.42 * len(c) + 1.6), constrained_layout=True)
-        colors = ["tab:red" if r > 0 else "tab:green" for r in c["spearman_rho"]]
+    up, down = PALETTE["vermillion"], PALETTE["blue"]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(c) + 1.8), constrained_layout=True)
+        colors = [up if r > 0 else down for r in c["spearman_rho"]]
         ax.barh(np.arange(len(c)), c["spearman_rho"], color=colors)
         ax.set_yticks(np.arange(len(c)))
-        ax.set_yticklabels(c["key"])
-        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticklabels([literal(label_for(k), 2 * MAX_LABEL) for k in c["key"]])
+        ax.axvline(0, color=CENTRAL_COLOR, lw=0.8)
         ax.set_xlim(-1, 1)
-        ax.set_xlabel(f"Spearman rank correlation with {_noun(metric)} (-1 to 1)")
+        ax.set_xlabel(f"Spearman rank correlation with {noun(metric)} (-1 to 1)")
         ax.grid(axis="y", alpha=0)
-        ax.set_title(title or "What drives the spread (red: raises the loss, green: lowers it)")
+        signs = [Patch(color=up, label="raises the loss"), Patch(color=down, label="lowers the loss")]
+        ax.legend(handles=signs, frameon=False, loc="lower right")
+        ax.set_title(title or f"What drives the spread of the {noun(metric)}")
     return fig

@@ -7,7 +7,7 @@
     write_report("brief.html", html)
 
 :func:`band_of` (``simulator.report.band``) is the one place bands come from:
-posterior bands of the run when it has them, else a seeded Monte Carlo band.
+the run's own band (posterior draws of the calibrated parameters, with the scenario's [uncertainty]).
 """
 
 from simulator.report.band import Band, Interval, band_of

@@ -255,9 +255,13 @@ def _value(v) -> str:
 
 
 def distribution_rows(band: Band, sc) -> list[dict]:
+    """One row per parameter the band varies: posterior ranges, or the scenario's own distributions."""
     rows = []
     for key, d in band.distributions.items():
-        params = ", ".join(f"{k} {float(d[k]):.3g}" for k in ("low", "mode", "high", "mean", "sd") if k in d)
+        if d["dist"] == "posterior":
+            params = f"median {d['median']:.3g}, 5–95 % {d['low']:.3g}–{d['high']:.3g}"
+        else:
+            params = ", ".join(f"{k} {float(d[k]):.3g}" for k in ("low", "mode", "high", "mean", "sd") if k in d)
         rows.append({"key": key, "words": key_words(key, sc), "dist": d["dist"], "params": params})
     return rows
 
@@ -278,7 +282,7 @@ def build_report(scenarios: Sequence, durations: Sequence[float] | None = None, 
     durations : list of float, optional
         Compare these restriction lengths of the first scenario.
     n, seed : int
-        Monte Carlo draws and seed of every band.
+        Draws of the calibrated parameters (and of the scenario's [uncertainty]) and seed of every band.
     sector_draws : int
         Draws re-run for the sector band.
     overrides : dict, optional

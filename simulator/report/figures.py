@@ -82,10 +82,13 @@ def timeline_figure(band, scenario):
         ax.plot(x, em["gdp_loss_jpy_bn"], color="#6a3d5c", lw=1.8, label="central estimate")
         for a in axes:
             _shade(a, scenario)
+        for a in axes[:2]:
             a.set_ylim(bottom=0)
+        # negative months: deferred orders made up after the restriction (net of the catch-up)
+        axes[2].axhline(0, color="#444444", lw=0.8)
         axes[0].set_ylabel("Stocks, corporate + national\n(months of normal demand)")
         axes[1].set_ylabel("Shortfall\n(% of demand)")
-        axes[2].set_ylabel("GDP loss\n(bn yen per month)")
+        axes[2].set_ylabel("GDP loss, net\n(bn yen per month)")
         axes[0].set_title("Stocks run down, shortages follow, output is lost", loc="left")
         handles, labels = axes[0].get_legend_handles_labels()
         handles.append(Patch(color=RESTRICTION_SHADE, alpha=0.3, lw=0))
