@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_of, machine, max_rss_mib, print_machine, save  # noqa: E402
+from common import best_of, machine, max_rss_mib, print_machine, save  # noqa: E402 (imports follow the sys.path set-up)
 
-import simulator  # noqa: E402
+import simulator  # noqa: E402 (imports follow the sys.path set-up)
 
 
 def main() -> None:

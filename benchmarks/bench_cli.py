@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, print_machine, save  # noqa: E402
+from common import machine, print_machine, save  # noqa: E402 (imports follow the sys.path set-up)
 
 HEAVY = ("pandas", "scipy", "matplotlib", "numba", "dask")
 

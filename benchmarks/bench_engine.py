@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_of, machine, peak_traced_mib, print_machine, save, table  # noqa: E402
+from common import best_of, machine, peak_traced_mib, print_machine, save, table  # noqa: E402 (imports follow the sys.path set-up)
 
-import simulator  # noqa: E402
-from simulator.core.executor import run_summary  # noqa: E402
+import simulator  # noqa: E402 (imports follow the sys.path set-up)
+from simulator.core.executor import run_summary  # noqa: E402 (imports follow the sys.path set-up)
 
 FIRST_CALL = """
 import time, sys
@@ -104,7 +104,7 @@ def main() -> None:
     for n in sizes:
         t = table(n)
         for workers in sorted({1, cores}):
-            wall, cpu = best_of(lambda: run_summary(t, workers=workers), reps_for(n, args.quick))
+            wall, cpu = best_of(lambda t=t, workers=workers: run_summary(t, workers=workers), reps_for(n, args.quick))
             rows.append({"sectors": 37, "scenarios": n, "threads": workers, "wall_s": wall, "cpu_s": cpu})
             print(f"{n:>10,} {workers:>7} {wall:>8.3f} {cpu:>8.3f} {n / wall:>10,.0f} {1e3 * wall / n:>8.3f}")
 
@@ -112,7 +112,7 @@ def main() -> None:
     for n in [n for n in (1, 100, 1000, 10_000) if n <= args.max]:
         t = table(n, table_name="mic2015_185")
         for workers in sorted({1, cores}):
-            wall, cpu = best_of(lambda: run_summary(t, workers=workers), reps_for(n, args.quick))
+            wall, cpu = best_of(lambda t=t, workers=workers: run_summary(t, workers=workers), reps_for(n, args.quick))
             rows.append({"sectors": 185, "scenarios": n, "threads": workers, "wall_s": wall, "cpu_s": cpu})
             print(f"{n:>10,} {workers:>7} {wall:>8.3f} {cpu:>8.3f} {n / wall:>10,.0f} {1e3 * wall / n:>8.3f}")
 
@@ -120,7 +120,8 @@ def main() -> None:
     t10 = table(n10)
     same = table(n10, identical=True)
     ident_wall, ident_cpu = best_of(lambda: run_summary(same, workers=1), reps_for(n10, args.quick))
-    print(f"\n{n10:,} identical copies of the default scenario, 1 thread: {ident_wall:.3f} s wall ({ident_cpu:.3f} s CPU)")
+    print(f"\n{n10:,} identical copies of the default scenario, 1 thread: "
+          f"{ident_wall:.3f} s wall ({ident_cpu:.3f} s CPU)")
 
     os.environ["RESIM_ENGINE"] = "numpy"
     np_wall, np_cpu = best_of(lambda: run_summary(t10, workers=1), 1)
@@ -130,8 +131,8 @@ def main() -> None:
 
     per_run = run_loop_baseline(30)
     per_run_loaded = run_loop_loaded(100)
-    print(f"simulator.run in a loop, fresh process: {1e3 * per_run:.1f} ms per scenario ({1 / per_run:,.0f} scenarios/s); "
-          f"once the compiled loop is loaded: {1e3 * per_run_loaded:.1f} ms")
+    print(f"simulator.run in a loop, fresh process: {1e3 * per_run:.1f} ms per scenario "
+          f"({1 / per_run:,.0f} scenarios/s); once the compiled loop is loaded: {1e3 * per_run_loaded:.1f} ms")
 
     bench = str(Path(__file__).parent)
     firsts = {}

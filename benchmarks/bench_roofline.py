@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_of, machine, print_machine, save, table  # noqa: E402
+from common import best_of, machine, print_machine, save, table  # noqa: E402 (imports follow the sys.path set-up)
 
 #: Operations per material per step in supply_numba._kernel, by section.
 SUPPLY_OPS_PER_MATERIAL_STEP = {
@@ -84,10 +83,9 @@ def main() -> None:
     args = ap.parse_args()
     info = machine()
     print_machine(info)
-    from simulator.model import economy
     from simulator.core import engine
-    from simulator.model import material, supply
     from simulator.core.executor import run_summary, single_threaded_blas
+    from simulator.model import economy, material
 
     t = table(args.n)
     s = t.spec
@@ -136,7 +134,8 @@ def main() -> None:
     for k, v in SUPPLY_OPS_PER_MATERIAL_STEP.items():
         print(f"  {k:42s} {v:4d} ops per material")
     print(f"  {'step inputs':42s} {SUPPLY_OPS_PER_SCENARIO_STEP:4d} ops per scenario")
-    print(f"  total {M * per_mat + SUPPLY_OPS_PER_SCENARIO_STEP} ops, of which {M * DIVISIONS_PER_MATERIAL_STEP} divisions; "
+    print(f"  total {M * per_mat + SUPPLY_OPS_PER_SCENARIO_STEP} ops, "
+          f"of which {M * DIVISIONS_PER_MATERIAL_STEP} divisions; "
           f"compulsory memory traffic {supply_bytes_per_scenario_step(M, spm):.0f} bytes "
           f"(intensity {(M * per_mat) / supply_bytes_per_scenario_step(M, spm):.1f} ops/byte)")
     print(f"Economy: {rows:,} scenario-months with a shortage ({rows / args.n:.1f} per scenario), "
@@ -151,8 +150,8 @@ def main() -> None:
     print("This machine:")
     print(f"  numpy matmul (float64, 1500x1500): {mm1:.1f} GFLOP/s on 1 thread, {mm_all:.1f} on all threads")
     print(f"  memory bandwidth (triad, 160 MB arrays): {bw:.1f} GB/s")
-    print(f"\nThe material layer runs at {100 * sup_ops / sup_wall / 1e9 / mm1:.0f}% of one core's matmul rate and uses "
-          f"{100 * sup_bytes / sup_wall / 1e9 / bw:.1f}% of the memory bandwidth: it is bound by neither. "
+    print(f"\nThe material layer runs at {100 * sup_ops / sup_wall / 1e9 / mm1:.0f}% of one core's matmul rate "
+          f"and uses {100 * sup_bytes / sup_wall / 1e9 / bw:.1f}% of the memory bandwidth: it is bound by neither. "
           "What is left is the latency of each step's chain of dependent operations "
           f"({M * DIVISIONS_PER_MATERIAL_STEP} divisions and ~{M * 12} min/max/selects in sequence per "
           "scenario-step) and the ring-buffer scatter, partly hidden by running 32 scenarios in lockstep.")

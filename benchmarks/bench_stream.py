@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DRAWS, machine, max_rss_mib, print_machine, save  # noqa: E402
+from common import DRAWS, machine, max_rss_mib, print_machine, save  # noqa: E402 (imports follow the sys.path set-up)
 
-import simulator  # noqa: E402
-from simulator.core.executor import iter_summary  # noqa: E402
-from simulator.core.params import with_values  # noqa: E402
+import simulator  # noqa: E402 (imports follow the sys.path set-up)
+from simulator.core.executor import iter_summary  # noqa: E402 (imports follow the sys.path set-up)
+from simulator.core.params import with_values  # noqa: E402 (imports follow the sys.path set-up)
 
 
 def chunk_tables(base, n: int, chunk: int, seed: int):

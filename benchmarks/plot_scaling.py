@@ -42,7 +42,8 @@ def main() -> None:
                     label=f"{sectors} sectors, {th} thread{'s' if th > 1 else ''}")
     per_run = data["run_loop_s_per_scenario"]
     xs = [1, max(r["scenarios"] for r in rows)]
-    ax.plot(xs, [x * per_run for x in xs], ":", color="grey", label=f"simulator.run in a loop, fresh process ({1e3 * per_run:.0f} ms each)")
+    ax.plot(xs, [x * per_run for x in xs], ":", color="grey",
+            label=f"simulator.run in a loop, fresh process ({1e3 * per_run:.0f} ms each)")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.text(1.2, 1.08, "1 s", fontsize=9)
     ax.axvline(10_000, color="black", lw=0.5, ls=":")

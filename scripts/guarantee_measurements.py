@@ -114,7 +114,6 @@ def wide(n: int = 150) -> None:
     """The step error outside the near-default family: every lever random, normal lead 1-2.5 months."""
     import test_properties as tp
 
-    base = tp.BASE
     rng = np.random.default_rng(5)
     for strat in ("none", "immediate", "on_shortage"):
         rows = []

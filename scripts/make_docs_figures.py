@@ -122,8 +122,8 @@ def draw_headline(df, s: dict):
 
     sc = _scenario()
     return plot_headline(df, note=(
-        f"Cumulative loss over a {sc.horizon_months}-month horizon (month 0 = {date_label(sc.start_date)}); restriction "
-        f"from month "
+        f"Cumulative loss over a {sc.horizon_months}-month horizon (month 0 = {date_label(sc.start_date)}); "
+        f"restriction from month "
         f"{sc.restriction.start_month:g}; everything else as the default scenario. Shaded: 5-95 % of "
         f"{s['draws']} posterior draws per point. Made with resim ({SCRIPT})."))
 
@@ -202,7 +202,8 @@ def compute_stockpile(s: dict):
     from simulator.analysis.policy import optimize_stockpile
 
     return _memo("stockpile", s, lambda: optimize_stockpile(
-        _scenario(), max_gdp_loss_pct=s["max_gdp_loss_pct"], over={"restriction.duration_months": s["durations_months"]},
+        _scenario(), max_gdp_loss_pct=s["max_gdp_loss_pct"],
+        over={"restriction.duration_months": s["durations_months"]},
         max_days=s["max_days"], return_curve=True, draws=s["draws"], seed=s["seed"]))
 
 

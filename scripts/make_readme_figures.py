@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import make_docs_figures  # noqa: E402
+import make_docs_figures  # noqa: E402 (imports follow the sys.path set-up)
 
 README_FIGURES = ["headline", "tornado"]
 

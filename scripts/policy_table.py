@@ -29,7 +29,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "model.md"
 START, END = "<!-- policy-table:start -->", "<!-- policy-table:end -->"
 DURATIONS = (3, 6, 12)
 CAP_PCT = 0.1
-PRIORITY = ["31", "32"]   # business oriented machinery (incl. medical), electronic components (incl. magnet making, 3299)
+# business oriented machinery (incl. medical), electronic components (incl. magnet making, 3299)
+PRIORITY = ["31", "32"]
 RULES = ("proportional", "market", "priority", "value_added")
 
 
@@ -48,7 +49,7 @@ def priority_codes(table: str) -> list[str]:
     from simulator.io.tables import load_table
 
     fine = load_table(str(resolve_table_dir(table)))
-    return [c for c, parent in zip(fine.codes, fine.parent_codes) if parent in PRIORITY]
+    return [c for c, parent in zip(fine.codes, fine.parent_codes, strict=True) if parent in PRIORITY]
 
 
 def allocation_table(base, draws: int) -> list[str]:

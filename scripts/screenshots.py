@@ -49,7 +49,7 @@ def _wait(cond, timeout: float):
         try:
             if cond():
                 return
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 (a failing check means: not ready yet, poll again)
             pass
         time.sleep(0.05)
     raise TimeoutError

@@ -28,6 +28,7 @@ class ResimError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
+        """The message on one line, prefixed by the file and key it concerns."""
         where = ": ".join(part for part in (self.file, self.key) if part)
         text = " ".join(self.message.split())
         return f"{where}: {text}" if where else text

@@ -28,3 +28,11 @@ def default_scenario():
     import simulator
 
     return simulator.load_scenario()
+
+
+@pytest.fixture
+def resim(capsys):
+    """``resim(*args) -> (code, out, err)``: the CLI run in-process (tests/cli_runner.py)."""
+    from cli_runner import invoke
+
+    return lambda *args: invoke(capsys, *args)

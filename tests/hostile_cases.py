@@ -208,7 +208,7 @@ def assert_finite_outputs(out: Path):
                 if c in ("", "nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
                     bad.append(f"{f.name}:{i}:{rows[0][j] if j < len(rows[0]) else j}={cell!r}")
     for f in sorted(out.rglob("*.json")):
-        json.loads(f.read_text(), parse_constant=lambda c: bad.append(f"{f.name}: {c}"))
+        json.loads(f.read_text(), parse_constant=lambda c, f=f: bad.append(f"{f.name}: {c}"))
     assert not bad, f"{len(bad)} non-finite cells, e.g. {bad[:5]}"
 
 
@@ -216,7 +216,8 @@ def assert_clean_text(res):
     for name in ("stdout", "stderr"):
         text = getattr(res, name)
         m = CONTROL.search(text)
-        assert m is None, f"{name} carries a terminal control character {m.group()!r}: {text[max(0, m.start() - 40):m.end() + 40]!r}"
+        assert m is None, (f"{name} carries a terminal control character {m.group()!r}: "
+                           f"{text[max(0, m.start() - 40):m.end() + 40]!r}")
 
 
 def when_ok(check):
@@ -352,7 +353,8 @@ def tmp_symlinks_untouched(png):
     def check(ctx, res):
         for pat in PREDICTABLE:
             p = ctx.tmp / pat.format(png)
-            assert p.is_symlink() and os.readlink(p) == "victim.txt", f"the planted symlink {p.name} was moved or replaced"
+            assert p.is_symlink() and os.readlink(p) == "victim.txt", (
+                f"the planted symlink {p.name} was moved or replaced")
         out = ctx.tmp / png
         if os.path.lexists(out):
             assert not out.is_symlink(), f"{png} is now a symlink (a planted temporary link was renamed into place)"
@@ -547,7 +549,7 @@ GRID34 = ("sweep", "hostile.toml", "--grid", "restriction.duration_months=" + ",
 
 
 def numba_fallback_check(ctx, res):
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) <= 1, f"more than one warning line: {lines[:4]}"
     assert res.stdout == ctx.reference(GRID34).stdout, "the numpy fallback printed a different table"
 
@@ -622,7 +624,7 @@ def long_name(ctx):
 
 
 def short_lines(ctx, res):
-    longest = max((len(l) for l in res.stdout.splitlines()), default=0)
+    longest = max((len(line) for line in res.stdout.splitlines()), default=0)
     assert longest <= 2000, f"a {longest}-character line reached the terminal (name not capped)"
 
 
@@ -631,7 +633,8 @@ CAL = ["--target", "gdp_loss_pct=0.2", "--free", "economy.dependence_scale:0.05:
 
 def no_smuggled_key(ctx, res):
     p = ctx.tmp / "cal.toml"
-    assert not p.exists(), "cal.toml was written although the input carried a control character:\n" + p.read_text()[:800]
+    assert not p.exists(), ("cal.toml was written although the input carried a control character:\n"
+                            + p.read_text()[:800])
 
 
 def calibrated_name_round_trips(ctx, res):
@@ -729,12 +732,12 @@ CASES: list[Case] = [
          why="./resim-compare.png exists and its predictable temporary names are symlinks to victim.txt"),
     Case("umask-027-run-out", 1, ["run", "hostile.toml", "--out", "out"], setup=umask(0o027),
          expect="ok", check=modes("out", 0o750, 0o640)),
-    Case("sigterm-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env, after=2.0,
-         signal=signal.SIGTERM, expect="interrupted", check=absent("out")),
-    Case("sigint-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env, after=2.0,
-         signal=signal.SIGINT, expect="interrupted", check=absent("out")),
-    Case("sighup-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env, after=2.0,
-         signal=signal.SIGHUP, expect="interrupted", check=absent("out")),
+    Case("sigterm-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env,
+         after=2.0, signal=signal.SIGTERM, expect="interrupted", check=absent("out")),
+    Case("sigint-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env,
+         after=2.0, signal=signal.SIGINT, expect="interrupted", check=absent("out")),
+    Case("sighup-sweep", 1, ["sweep", "uncertain.toml", "--samples", "20000", "--out", "out"], setup=signal_env,
+         after=2.0, signal=signal.SIGHUP, expect="interrupted", check=absent("out")),
 
     Case("report-keeps-existing-html", 1, ["report", "hostile.toml", "--out", "notes.txt"], line="--force",
          why="resim report --out an existing file: refused before any work, the file is untouched"),
@@ -838,7 +841,8 @@ CASES: list[Case] = [
          ["calibrate", "hostile.toml", "--set", "horizon_months=12\nrestriction.duration_months = 99\n#", *CAL],
          line="--set", check=no_smuggled_key),
     Case("calibrate-target-smuggles-key", 6,
-         ["calibrate", "hostile.toml", "--target", "gdp_loss_pct=0.2@horizon_months=12\nrestriction.duration_months = 99\n#",
+         ["calibrate", "hostile.toml", "--target",
+          "gdp_loss_pct=0.2@horizon_months=12\nrestriction.duration_months = 99\n#",
           "--free", "economy.dependence_scale:0.05:2", "--out", "cal.toml"], line="--target", check=no_smuggled_key),
     Case("calibrate-free-smuggles-key", 6,
          ["calibrate", "hostile.toml", "--target", "gdp_loss_pct=0.2",

@@ -27,11 +27,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simulator
-from simulator import cli
 from simulator.core.spec import batch_spec
 from simulator.errors import ResimError
 
@@ -50,16 +50,6 @@ def expectation(path: Path) -> dict:
         if name.strip() in want:
             want[name.strip()] = value.strip()
     return want
-
-
-def run_cli(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    """Call the console entry point in-process; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["resim", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (0 if code is None else code), out, err
 
 
 def assert_one_clean_line(err: str, file: str | None, key: str, says: str | None = None) -> str:
@@ -96,7 +86,7 @@ def case(path: Path):
 def test_bad_file_exits_2_with_one_line(path, tmp_path, capsys, monkeypatch):
     want = expectation(path)
     out = tmp_path / "out"
-    code, stdout, err = run_cli(["run", str(path), "--out", str(out)], capsys, monkeypatch)
+    code, stdout, err = invoke(capsys, *["run", str(path), "--out", str(out)])
     assert code == 2, (code, stdout, err)
     assert stdout == ""
     assert_one_clean_line(err, want["file"], want["key"], want["says"])
@@ -124,7 +114,7 @@ def test_bad_set_exits_2(sets, key, tmp_path, capsys, monkeypatch):
     args = ["run", "--out", str(tmp_path / "out")]
     for s in sets:
         args += ["--set", s]
-    code, stdout, err = run_cli(args, capsys, monkeypatch)
+    code, stdout, err = invoke(capsys, *args)
     assert code == 2 and stdout == ""
     line = assert_one_clean_line(err, "--set" if key != "-" else None, key)
     if "cover_months" in key or "demand_share" in key or "dependence" in key:
@@ -149,7 +139,7 @@ def test_real_process_prints_one_line(name, tmp_path):
 
 def test_missing_scenario_file(tmp_path, capsys, monkeypatch):
     missing = tmp_path / "nope.toml"
-    code, _, err = run_cli(["run", str(missing)], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", str(missing)])
     assert code == 2
     assert_one_clean_line(err, str(missing), "-")
 
@@ -160,7 +150,7 @@ def test_missing_scenario_file(tmp_path, capsys, monkeypatch):
 def test_validate_reports_bad_data_too(name, file, capsys, monkeypatch):
     """``resim validate`` reads the data files a scenario names, not only the scenario."""
     path = BAD / f"{name}.toml"
-    code, stdout, err = run_cli(["validate", str(path)], capsys, monkeypatch)
+    code, stdout, err = invoke(capsys, *["validate", str(path)])
     assert code == 2 and stdout == ""
     assert_one_clean_line(err, file, expectation(path)["key"], expectation(path)["says"])
 
@@ -170,7 +160,7 @@ def test_good_use_table_fixture_is_valid(capsys, monkeypatch, tmp_path):
     good = tmp_path / "good.toml"
     good.write_text(f'[economy]\ntable = "{BAD.parent / "tables" / "tiny_ok"}"\n'
                     f'use_table = "{USE_TABLES / "tiny_ok"}"\n')
-    code, stdout, err = run_cli(["validate", str(good)], capsys, monkeypatch)
+    code, stdout, err = invoke(capsys, *["validate", str(good)])
     assert code == 0 and err == "" and "valid" in stdout, (code, stdout, err)
 
 

@@ -66,7 +66,8 @@ def test_keys_the_scenario_sets_are_not_drawn():
 def test_user_uncertainty_combines_with_the_posterior(tmp_path):
     f = tmp_path / "u.toml"
     f.write_text(f'base = "{bundled_scenario_path("japan-one-year.toml").as_posix()}"\n'
-                 '[uncertainty]\n"stockpile.national.decision_delay_months" = {dist = "uniform", low = 0.5, high = 1.5}\n')
+                 '[uncertainty]\n'
+                 '"stockpile.national.decision_delay_months" = {dist = "uniform", low = 0.5, high = 1.5}\n')
     sc = simulator.load_scenario(f)
     values = band_values(sc, 100)
     assert "stockpile.national.decision_delay_months" in values and "inventory.cover_scale" in values

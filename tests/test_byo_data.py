@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import invoke
 
 import simulator
 from simulator.core.spec import batch_spec
@@ -112,21 +113,11 @@ def test_example_run_matches_the_hand_propagation():
     assert r.summary["gdp_loss_gross_pct"] == pytest.approx(100 * want.sum() / 600_000)
 
 
-def run_cli(args, capsys, monkeypatch):
-    from simulator import cli
-
-    monkeypatch.setattr(sys, "argv", ["resim", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exc.value.code or 0), out, err
-
-
 def test_example_validates_and_runs_from_the_cli(tmp_path, capsys, monkeypatch):
-    code, out, err = run_cli(["validate", str(SCENARIO)], capsys, monkeypatch)
+    code, out, err = invoke(capsys, *["validate", str(SCENARIO)])
     assert code == 0, err
     assert "valid" in out
-    code, out, err = run_cli(["run", str(SCENARIO), "--out", str(tmp_path / "out")], capsys, monkeypatch)
+    code, out, err = invoke(capsys, *["run", str(SCENARIO), "--out", str(tmp_path / "out")])
     assert code == 0, err
     assert "Motor vehicles" in out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -404,7 +395,7 @@ def test_without_pymrio_one_line_names_the_extra(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pymrio", None)
     saved = saved_system(tmp_path)
     path = mrio_scenario(tmp_path / "run", f"pymrio:{saved}")
-    code, out, err = run_cli(["validate", str(path)], capsys, monkeypatch)
+    code, out, err = invoke(capsys, *["validate", str(path)])
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "pip install 'resim[pymrio]'" in err and "economy.table" in err
 

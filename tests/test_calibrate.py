@@ -10,7 +10,12 @@ import pytest
 
 import simulator
 from simulator.analysis.calibrate import (
-    CalibrationError, FreeParameter, Target, calibrate, parse_free, parse_target,
+    CalibrationError,
+    FreeParameter,
+    Target,
+    calibrate,
+    parse_free,
+    parse_target,
 )
 
 ROOT = Path(__file__).parent.parent
@@ -148,9 +153,10 @@ def test_parsing_targets_and_free_parameters():
 
 def test_cli_calibrate_writes_an_inheriting_scenario(tmp_path, capsys):
     out = tmp_path / "cal" / "calibrated.toml"
-    code, stdout, stderr = _cli(capsys, "calibrate", str(DEFAULT), "--target", "gdp_loss_pct=0.6@restriction.duration_months=12",
-             "--free", "economy.criticality_scale:0.2:3", "--set", "stockpile.national.cover_days=0",
-             "--out", str(out))
+    code, stdout, stderr = _cli(capsys, "calibrate", str(DEFAULT),
+                                "--target", "gdp_loss_pct=0.6@restriction.duration_months=12",
+                                "--free", "economy.criticality_scale:0.2:3", "--set", "stockpile.national.cover_days=0",
+                                "--out", str(out))
     assert code == 0, stderr
     assert "identified" in stdout
     data = tomllib.loads(out.read_text())
@@ -158,7 +164,8 @@ def test_cli_calibrate_writes_an_inheriting_scenario(tmp_path, capsys):
     assert set(data) == {"base", "stockpile", "economy"}
     assert data["stockpile"] == {"national": {"cover_days": 0.0}}
     assert set(data["economy"]) == {"criticality_scale"}
-    assert 0.2 < data["economy"]["criticality_scale"] < 1.0    # the default (1) gives more than 0.6 % without a stockpile
+    # the default (1) gives more than 0.6 % without a stockpile
+    assert 0.2 < data["economy"]["criticality_scale"] < 1.0
     assert (out.parent / data["base"]).resolve() == DEFAULT.resolve()
     assert "# Reproduce: resim calibrate" in out.read_text()
     sc = simulator.load_scenario(out)

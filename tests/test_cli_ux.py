@@ -20,6 +20,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
 
 import simulator
 from simulator import cli
@@ -28,15 +29,6 @@ from simulator.io.scenario import bundled_scenarios, json_schema, load_scenario
 ROOT = Path(simulator.__file__).parent
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
-
-
-def resim(capsys, *args):
-    """Run ``resim ARGS`` in-process: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (0 if code is None else code), out, err
 
 
 def one_error_line(err: str) -> str:
@@ -51,31 +43,31 @@ def one_error_line(err: str) -> str:
 # --------------------------------------------------------------------------
 
 def test_version(capsys):
-    code, out, err = resim(capsys, "--version")
+    code, out, err = invoke(capsys, "--version")
     assert code == 0 and out.strip() == f"resim {simulator.__version__}" and err == ""
 
 
 def test_shell_completion_is_enabled(capsys, monkeypatch):
-    code, out, _ = resim(capsys, "--help")
+    code, out, _ = invoke(capsys, "--help")
     assert code == 0 and "--install-completion" in out and "--show-completion" in out
     # what the installed completion script asks: the commands starting with "sc"
     monkeypatch.setenv("_RESIM_COMPLETE", "complete_bash")
     monkeypatch.setenv("COMP_WORDS", "resim sc")
     monkeypatch.setenv("COMP_CWORD", "1")
-    code, out, _ = resim(capsys)
+    code, out, _ = invoke(capsys)
     assert code == 0 and set(out.split()) == {"scenarios", "schema"}
 
 
 def test_quiet_prints_only_the_result(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    code, out, err = resim(capsys, "--quiet", "run", "--no-band", "--out", out_dir)
+    code, out, err = invoke(capsys, "--quiet", "run", "--no-band", "--out", out_dir)
     assert code == 0 and err == ""
     assert out.startswith("Scenario: ") and "Wrote" not in out
     assert (out_dir / "summary.json").exists()
 
 
 def test_global_flags_may_follow_the_command(tmp_path, capsys):
-    code, out, _ = resim(capsys, "run", "--no-band", "--out", tmp_path / "o", "-q")
+    code, out, _ = invoke(capsys, "run", "--no-band", "--out", tmp_path / "o", "-q")
     assert code == 0 and "Wrote" not in out
     # ... but the value of an option stays its value, and so does everything after --
     import typer
@@ -86,12 +78,12 @@ def test_global_flags_may_follow_the_command(tmp_path, capsys):
 
 
 def test_quiet_and_verbose_exclude_each_other(capsys):
-    code, out, err = resim(capsys, "-q", "-v", "run")
+    code, out, err = invoke(capsys, "-q", "-v", "run")
     assert code == 2 and out == "" and "--quiet" in one_error_line(err)
 
 
 def test_verbose_says_where_things_came_from_and_how_long_they_took(capsys):
-    code, out, err = resim(capsys, "--verbose", "run", "japan-six-months", "--no-band")
+    code, out, err = invoke(capsys, "--verbose", "run", "japan-six-months", "--no-band")
     assert code == 0 and out.startswith("Scenario: six-month full restriction")
     assert "resim: scenario: " in err and "japan-six-months.toml" in err
     assert "base files: " in err and "japan-one-year.toml" in err
@@ -118,9 +110,9 @@ def test_quiet_drops_notes_on_stderr_but_not_warnings(capsys, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "run", noisy)
-    code, _, err = resim(capsys, "run", "--no-band")
+    code, _, err = invoke(capsys, "run", "--no-band")
     assert code == 0 and "compiling the fast engine" in err
-    code, out, err = resim(capsys, "-q", "run", "--no-band")
+    code, out, err = invoke(capsys, "-q", "run", "--no-band")
     assert code == 0 and "compiling" not in err and "resim: warning: something to know (1)" in err
     assert out.startswith("Scenario: ")
 
@@ -150,36 +142,36 @@ def test_compile_note_comes_first_when_output_is_piped(tmp_path):
 # --------------------------------------------------------------------------
 
 def test_scenarios_lists_every_bundled_scenario(capsys):
-    code, out, _ = resim(capsys, "scenarios")
+    code, out, _ = invoke(capsys, "scenarios")
     assert code == 0
     lines = out.splitlines()
     for name in bundled_scenarios():
         row = [line for line in lines if line.split(" ", 1)[0] == name]
         assert len(row) == 1, name
         assert len(row[0].split(None, 1)) == 2 and len(row[0]) <= 140, row     # name and one-line description
-    code, out, _ = resim(capsys, "scenarios", "--json")
+    code, out, _ = invoke(capsys, "scenarios", "--json")
     assert {r["name"] for r in json.loads(out)} == set(bundled_scenarios())
 
 
 def test_run_takes_a_bundled_name(capsys):
-    code, out, _ = resim(capsys, "run", "japan-six-months", "--no-band", "--json")
+    code, out, _ = invoke(capsys, "run", "japan-six-months", "--no-band", "--json")
     assert code == 0 and json.loads(out)["scenario"] == "six-month full restriction"
-    code, out, _ = resim(capsys, "run", "japan-six-months.toml", "--no-band", "--json")
+    code, out, _ = invoke(capsys, "run", "japan-six-months.toml", "--no-band", "--json")
     assert code == 0 and json.loads(out)["scenario"] == "six-month full restriction"
 
 
 def test_a_path_wins_over_a_bundled_name(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("japan-six-months").write_text('name = "my own file"\n')
-    code, out, _ = resim(capsys, "run", "japan-six-months", "--no-band", "--json")
+    code, out, _ = invoke(capsys, "run", "japan-six-months", "--no-band", "--json")
     assert code == 0 and json.loads(out)["scenario"] == "my own file"
     Path("mine.toml").write_text('name = "mine"\n')                # `resim run mine` finds ./mine.toml
-    code, out, _ = resim(capsys, "run", "mine", "--no-band", "--json")
+    code, out, _ = invoke(capsys, "run", "mine", "--no-band", "--json")
     assert code == 0 and json.loads(out)["scenario"] == "mine"
 
 
 def test_an_unknown_name_lists_the_known_ones(capsys):
-    code, out, err = resim(capsys, "run", "japan-six-mnths")
+    code, out, err = invoke(capsys, "run", "japan-six-mnths")
     line = one_error_line(err)
     assert code == 2 and out == ""
     assert "japan-six-mnths: " in line and "did you mean 'japan-six-months'" in line
@@ -193,16 +185,16 @@ def test_an_unknown_name_lists_the_known_ones(capsys):
 ])
 def test_every_command_taking_a_scenario_takes_a_name(args, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = resim(capsys, args[0], "no-such-scenario", *args[1:])
+    code, out, err = invoke(capsys, args[0], "no-such-scenario", *args[1:])
     assert code == 2 and out == ""
     assert "no bundled scenario of that name" in one_error_line(err) and "japan-one-year" in err
 
 
 def test_validate_and_compare_take_names(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = resim(capsys, "validate", "halt-2010")
+    code, out, _ = invoke(capsys, "validate", "halt-2010")
     assert code == 0 and "valid" in out
-    code, out, _ = resim(capsys, "compare", "halt-2010", "japan-three-months", "--json")
+    code, out, _ = invoke(capsys, "compare", "halt-2010", "japan-three-months", "--json")
     assert code == 0 and [r["scenario"] for r in json.loads(out)["rows"]] == \
         ["two-month halt (2010 style)", "three-month full restriction"]
     assert list(tmp_path.iterdir()) == []                          # --json: no chart in the working directory
@@ -210,7 +202,7 @@ def test_validate_and_compare_take_names(capsys, tmp_path, monkeypatch):
 
 def test_init_copies_a_scenario_whose_base_still_resolves(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = resim(capsys, "init", "mine", "--from", "japan-six-months")
+    code, out, _ = invoke(capsys, "init", "mine", "--from", "japan-six-months")
     assert code == 0 and "mine.toml" in out
     text = Path("mine.toml").read_text()
     assert "# A six-month full restriction" in text                 # the comments come along
@@ -223,14 +215,14 @@ def test_init_copies_a_scenario_whose_base_still_resolves(tmp_path, capsys, monk
     Path("mine.toml").rename(moved)
     assert load_scenario(moved).flat() == load_scenario(ROOT / "scenarios" / "japan-six-months.toml").flat()
     # the default source, and never over an existing file without --force
-    code, _, _ = resim(capsys, "init", "plain.toml")
+    code, _, _ = invoke(capsys, "init", "plain.toml")
     assert code == 0 and "base" not in tomllib.loads(Path("plain.toml").read_text())
     Path("plain.toml").write_text("# mine\n")
-    code, out, err = resim(capsys, "init", "plain")
+    code, out, err = invoke(capsys, "init", "plain")
     assert code == 2 and "--force" in one_error_line(err) and Path("plain.toml").read_text() == "# mine\n"
-    code, _, _ = resim(capsys, "init", "plain", "--from", "halt-2010", "--force")
+    code, _, _ = invoke(capsys, "init", "plain", "--from", "halt-2010", "--force")
     assert code == 0 and "two-month halt" in Path("plain.toml").read_text()
-    code, _, err = resim(capsys, "init", "x", "--from", "nope")
+    code, _, err = invoke(capsys, "init", "x", "--from", "nope")
     assert code == 2 and "bundled" in one_error_line(err) and not Path("x.toml").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "plain.toml"]
 
@@ -244,14 +236,14 @@ LABEL = "one-year full restriction (modified: restriction.duration_months=3)"
 
 def test_the_label_follows_overrides_everywhere(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    code, out, _ = resim(capsys, "run", "--set", "restriction.duration_months=3", "--no-band", "--out", out_dir)
+    code, out, _ = invoke(capsys, "run", "--set", "restriction.duration_months=3", "--no-band", "--out", out_dir)
     assert code == 0 and out.startswith(f"Scenario: {LABEL}")
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["scenario"] == LABEL and summary["provenance"]["parameters"]["name"] == LABEL
-    code, out, _ = resim(capsys, "sweep", "--set", "restriction.duration_months=3", "--grid",
+    code, out, _ = invoke(capsys, "sweep", "--set", "restriction.duration_months=3", "--grid",
                          "restriction.severity=0.5,1", "--no-band")
     assert code == 0 and f"Sweep of {LABEL}" in out
-    code, out, _ = resim(capsys, "compare", "halt-2010", "japan-one-year", "--set",
+    code, out, _ = invoke(capsys, "compare", "halt-2010", "japan-one-year", "--set",
                          "restriction.duration_months=3", "--json")
     assert [r["scenario"] for r in json.loads(out)["rows"]] == [
         "two-month halt (2010 style) (modified: restriction.duration_months=3)", LABEL]
@@ -285,26 +277,26 @@ def test_the_label_lists_only_real_changes_and_a_given_name_wins():
 # --------------------------------------------------------------------------
 
 def test_the_header_names_the_policy_settings_that_differ(capsys):
-    code, out, _ = resim(capsys, "run", "--no-band")
+    code, out, _ = invoke(capsys, "run", "--no-band")
     assert "Policy: the defaults (national stockpile 30 days" in out
-    code, out, _ = resim(capsys, "run", "policy-stockpile-180-days", "--no-band")
+    code, out, _ = invoke(capsys, "run", "policy-stockpile-180-days", "--no-band")
     line = next(line for line in out.splitlines() if line.startswith("Policy"))
     assert line.startswith("Policy (differs from the defaults): national stockpile 180 days")
     assert "release rule immediate" in line and "release cap 1 month of demand per month" in line
     assert "firms pool their stocks" in line
-    code, out, _ = resim(capsys, "run", "policy-allies", "--no-band")
+    code, out, _ = invoke(capsys, "run", "policy-allies", "--no-band")
     assert "allied sharing 30 days (Dy/Tb 15 days)" in out
-    code, out, _ = resim(capsys, "run", "policy-priority", "--no-band")
+    code, out, _ = invoke(capsys, "run", "policy-priority", "--no-band")
     assert "allocation priority" in out and "priority sectors 31, 32" in out
 
 
 def test_the_release_cap_not_the_stock_limits_a_big_stockpile(capsys):
     runs = {}
     for days in (180, 365):
-        code, out, _ = resim(capsys, "run", "--set", f"stockpile.national.cover_days={days}", "--json")
+        code, out, _ = invoke(capsys, "run", "--set", f"stockpile.national.cover_days={days}", "--json")
         assert code == 0
         runs[days] = json.loads(out)
-        code, text, _ = resim(capsys, "run", "--set", f"stockpile.national.cover_days={days}", "--no-band")
+        code, text, _ = invoke(capsys, "run", "--set", f"stockpile.national.cover_days={days}", "--no-band")
         hint = [line for line in text.splitlines() if "not the stock, limits the stockpile" in line]
         assert len(hint) == 1 and "raise stockpile.national.max_release_share_per_month" in hint[0]
         assert hint[0].startswith("The release cap of 0.5 months of demand per month")
@@ -313,9 +305,9 @@ def test_the_release_cap_not_the_stock_limits_a_big_stockpile(capsys):
     # the default stockpile runs out: no hint; a higher cap lets the stock work: no hint either
     for sets in ([], ["--set", "stockpile.national.cover_days=365",
                       "--set", "stockpile.national.max_release_share_per_month=2"]):
-        code, out, _ = resim(capsys, "run", "--no-band", *sets)
+        code, out, _ = invoke(capsys, "run", "--no-band", *sets)
         assert code == 0 and "not the stock" not in out
-        code, out, _ = resim(capsys, "run", "--no-band", "--json", *sets)
+        code, out, _ = invoke(capsys, "run", "--no-band", "--json", *sets)
         assert json.loads(out)["release_cap_limited_materials"] == []
 
 
@@ -331,7 +323,7 @@ def test_the_release_cap_not_the_stock_limits_a_big_stockpile(capsys):
     ("horizon_months=1", "--set: restriction.start_month: "),
 ])
 def test_set_errors_name_set_not_the_bundled_file(setting, says, tmp_path, capsys):
-    code, out, err = resim(capsys, "run", "--set", setting, "--out", tmp_path / "out")
+    code, out, err = invoke(capsys, "run", "--set", setting, "--out", tmp_path / "out")
     line = one_error_line(err)
     assert code == 2 and out == "" and says in line, line
     assert "japan-one-year.toml" not in line
@@ -349,7 +341,7 @@ def test_validate_reports_every_problem_of_a_file(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[restriction]\nduration_months = -1\nlead_time_normal_months = true\n'
                    '[stockpile.national]\ncover_days = "a"\n[materials.ndfeb]\nchina_share = 3\n')
-    code, out, err = resim(capsys, "validate", bad)
+    code, out, err = invoke(capsys, "validate", bad)
     lines = err.splitlines()
     assert code == 2 and out == "" and len(lines) == 4, err
     assert all(line.startswith(f"resim: error: {bad}: ") for line in lines)
@@ -357,7 +349,7 @@ def test_validate_reports_every_problem_of_a_file(tmp_path, capsys):
     assert keys == {"restriction.duration_months", "restriction.lead_time_normal_months",
                     "stockpile.national.cover_days", "materials.ndfeb.china_share"}
     # every other command: the first problem in one line, and how many more there are
-    code, out, err = resim(capsys, "run", bad)
+    code, out, err = invoke(capsys, "run", bad)
     assert code == 2 and "(and 3 more problems; resim validate lists them all)" in one_error_line(err)
 
 
@@ -412,7 +404,7 @@ def test_the_schema_takes_a_partial_material_and_still_checks_values(tmp_path):
 # --------------------------------------------------------------------------
 
 def test_the_printout_uses_names_and_dates(capsys):
-    code, out, _ = resim(capsys, "run", "--no-band")
+    code, out, _ = invoke(capsys, "run", "--no-band")
     assert code == 0
     assert "from Feb 2026" in out and "Worst month: " in out
     first = next(line for line in out.splitlines() if line.startswith("First shortage"))
@@ -422,18 +414,18 @@ def test_the_printout_uses_names_and_dates(capsys):
 
 
 def test_no_shortage_is_never_in_text_and_null_in_json(tmp_path, capsys):
-    code, out, _ = resim(capsys, "run", "--no-band", "--set", "restriction.duration_months=0")
+    code, out, _ = invoke(capsys, "run", "--no-band", "--set", "restriction.duration_months=0")
     assert "First shortage: never" in out and "Worst month: never" in out and "inf" not in out
-    code, out, _ = resim(capsys, "run", "--no-band", "--set", "restriction.duration_months=0", "--json")
+    code, out, _ = invoke(capsys, "run", "--no-band", "--set", "restriction.duration_months=0", "--json")
     summary = json.loads(out)
     assert summary["first_shortage_date"] is None and summary["first_shortage_month"] is None
     assert summary["ndfeb_first_shortage_month"] is None and summary["peak_date"] is None
-    code, out, _ = resim(capsys, "compare", "--durations", "0,3")
+    code, out, _ = invoke(capsys, "compare", "--durations", "0,3")
     assert code == 0 and "never" in out and "inf" not in out and " - " not in out
-    code, out, _ = resim(capsys, "compare", "--durations", "0,3", "--json")
+    code, out, _ = invoke(capsys, "compare", "--durations", "0,3", "--json")
     row = json.loads(out)["rows"][0]
     assert row["first_shortage_date"] is None and row["peak_date"] is None
-    code, out, _ = resim(capsys, "sweep", "--grid", "restriction.duration_months=0,3", "--json")
+    code, out, _ = invoke(capsys, "sweep", "--grid", "restriction.duration_months=0,3", "--json")
     row = json.loads(out)["rows"][0]
     assert row["first_shortage_month"] is None and row["first_shortage_date"] is None
     assert json.loads(out)["rows"][1]["first_shortage_date"] == "2026-04"
@@ -453,7 +445,7 @@ def _sheets(path: Path) -> dict:
 def test_run_xlsx_has_a_sheet_per_table_and_the_assumptions(tmp_path, capsys):
     pytest.importorskip("openpyxl")
     book = tmp_path / "run.xlsx"
-    code, out, err = resim(capsys, "run", "--no-band", "--set", "restriction.duration_months=6",
+    code, out, err = invoke(capsys, "run", "--no-band", "--set", "restriction.duration_months=6",
                            "--set", 'name="=HYPERLINK(\\"x\\")"', "--xlsx", book)
     assert code == 0 and f"Wrote {book}" in out
     sheets = _sheets(book)
@@ -474,13 +466,13 @@ def test_run_xlsx_has_a_sheet_per_table_and_the_assumptions(tmp_path, capsys):
     assert a.loc["(resim version)", "value"] == simulator.__version__
     assert any(k.startswith("(data sha256) mic2015_37/Z.csv") for k in a.index)
     # never over an existing file without --force, checked before the run
-    code, out, err = resim(capsys, "run", "--xlsx", book)
+    code, out, err = invoke(capsys, "run", "--xlsx", book)
     assert code == 2 and out == "" and "--force" in one_error_line(err)
 
 
 def test_sweep_compare_sensitivity_json_and_xlsx(tmp_path, capsys):
     pytest.importorskip("openpyxl")
-    code, out, _ = resim(capsys, "sweep", "--grid", "restriction.duration_months=0,3", "--no-band",
+    code, out, _ = invoke(capsys, "sweep", "--grid", "restriction.duration_months=0,3", "--no-band",
                          "--json", "--xlsx", tmp_path / "sweep.xlsx", "--out", tmp_path / "s")
     assert code == 0
     data = json.loads(out)                                           # stdout is the JSON, nothing else
@@ -488,19 +480,19 @@ def test_sweep_compare_sensitivity_json_and_xlsx(tmp_path, capsys):
     assert set(_sheets(tmp_path / "sweep.xlsx")) == {"sweep", "assumptions"}
     assert (tmp_path / "s" / "sweep.csv").exists()
 
-    code, out, _ = resim(capsys, "sweep", "japan-one-year-uncertain", "--samples", "8", "--json",
+    code, out, _ = invoke(capsys, "sweep", "japan-one-year-uncertain", "--samples", "8", "--json",
                          "--xlsx", tmp_path / "mc.xlsx")
     data = json.loads(out)
     assert code == 0 and len(data["rows"]) == 8 and data["statistics"] and data["drivers"]
     assert set(_sheets(tmp_path / "mc.xlsx")) == {"samples", "statistics", "drivers", "assumptions"}
 
-    code, out, _ = resim(capsys, "compare", "--durations", "3,6", "--json", "--xlsx", tmp_path / "cmp.xlsx")
+    code, out, _ = invoke(capsys, "compare", "--durations", "3,6", "--json", "--xlsx", tmp_path / "cmp.xlsx")
     assert code == 0 and [r["restriction_months"] for r in json.loads(out)["rows"]] == [3, 6]
     sheets = _sheets(tmp_path / "cmp.xlsx")
     assert set(sheets) == {"compare", "monthly", "assumptions"}
     assert {"3 months", "6 months"} <= set(sheets["assumptions"].columns)
 
-    code, out, _ = resim(capsys, "sensitivity", "--draws", "0", "--json", "--xlsx", tmp_path / "sens.xlsx")
+    code, out, _ = invoke(capsys, "sensitivity", "--draws", "0", "--json", "--xlsx", tmp_path / "sens.xlsx")
     data = json.loads(out)
     assert code == 0 and data["metric"] == "gdp_loss_pct" and len(data["factors"]) > 5
     assert set(_sheets(tmp_path / "sens.xlsx")) == {"sensitivity", "assumptions"}
@@ -509,7 +501,7 @@ def test_sweep_compare_sensitivity_json_and_xlsx(tmp_path, capsys):
 def test_xlsx_without_openpyxl_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "openpyxl", None)              # import openpyxl -> ImportError
     for args in (["run"], ["sweep", "--grid", "restriction.duration_months=1"], ["compare"], ["sensitivity"]):
-        code, out, err = resim(capsys, *args, "--xlsx", tmp_path / "x.xlsx")
+        code, out, err = invoke(capsys, *args, "--xlsx", tmp_path / "x.xlsx")
         assert code == 2 and out == ""
         assert "pip install 'resim[xlsx]'" in one_error_line(err)
     assert list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_runner import run_process
 
 import simulator
 from simulator.core.engine import simulate
@@ -104,16 +105,11 @@ def test_scenario_files_all_load_and_run():
         assert simulator.run(sc, keep_sector_paths=False, draws=0).summary["gdp_loss_pct"] >= 0
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,
-                          text=True, cwd=cwd)
-
-
 def test_cli_refuses_negative_duration(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[restriction]\nduration_months = -3\n")
     out = tmp_path / "out"
-    p = _cli("run", str(bad), "--out", str(out))
+    p = run_process("run", str(bad), "--out", str(out))
     assert p.returncode == 2
     assert "restriction.duration_months" in p.stderr and str(bad) in p.stderr
     assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1
@@ -122,21 +118,21 @@ def test_cli_refuses_negative_duration(tmp_path):
 
 def test_cli_run_writes_outputs(tmp_path):
     out = tmp_path / "out"
-    p = _cli("run", "--out", str(out), "--set", "restriction.duration_months=6")
+    p = run_process("run", "--out", str(out), "--set", "restriction.duration_months=6")
     assert p.returncode == 0, p.stderr
     assert "GDP loss" in p.stdout
     assert sorted(x.name for x in out.iterdir()) == ["monthly.csv", "sectors.csv", "summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["parameters"]["restriction"]["duration_months"] == 6
-    p = _cli("run", "--json", "--set", "restriction.duration_months=0")
+    p = run_process("run", "--json", "--set", "restriction.duration_months=0")
     assert json.loads(p.stdout)["gdp_loss_pct"] == 0.0
 
 
 def test_cli_validate_and_schema():
-    p = _cli("schema")
+    p = run_process("schema")
     schema = json.loads(p.stdout)
     assert "restriction" in schema["properties"]
-    p = _cli("validate", "scenarios/japan-six-months.toml")
+    p = run_process("validate", "scenarios/japan-six-months.toml")
     assert p.returncode == 0 and "valid" in p.stdout
 
 

@@ -122,7 +122,7 @@ def test_build_structure_by_hand():
     np.testing.assert_allclose(st.output_jpy_bn_per_month @ st.va_ratio, 1.0 / 12.0)
     # critical links a -> b (A = 0.4) and b -> c (A = 0.3), both >= 0.1, weight 1 (no imports)
     src, dst, w = st.links
-    assert sorted(zip(src.tolist(), dst.tolist(), w.tolist())) == [(0, 1, 1.0), (1, 2, 1.0)]
+    assert sorted(zip(src.tolist(), dst.tolist(), w.tolist(), strict=True)) == [(0, 1, 1.0), (1, 2, 1.0)]
     # domestic Leontief inverse, column c: c's final output needs 0.3 of b and 0.4 x 0.3 of a
     np.testing.assert_allclose(st.chain_output[:, 2], [0.12, 0.3, 1.0])
     # so a unit of c's final output carries 0.12 x 1 + 0.3 x 0.6 + 1 x 0.7 = 1.0 of value added

@@ -7,8 +7,8 @@ largest value (round-off of reordered sums), so any model change shows up.
 
 import numpy as np
 import pytest
-
 from engine_reference import CASES, PATH, RESULT_FIELDS, SUPPLY_FIELDS, result_arrays, stored_table
+
 from simulator.core.engine import simulate
 from simulator.model import material
 

@@ -6,9 +6,9 @@ import pytest
 
 from simulator.core import executor
 from simulator.core.engine import simulate
-from simulator.errors import ResimError
 from simulator.core.params import with_values
 from simulator.core.results import summary_arrays
+from simulator.errors import ResimError
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cli_runner import RESIM, run_process
 
 import simulator
 
-RESIM = Path(sys.executable).parent / "resim"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def resim(*args, timeout=120, **kw):
-    return subprocess.run([str(RESIM), *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def free_port() -> int:
@@ -143,7 +139,7 @@ def test_explore_in_a_real_browser(tmp_path):
         driver.find_element(By.ID, "btn-toml").click()
         toml_file = downloads / "resim-scenario.toml"
         wait_for(toml_file.is_file, 20, "the TOML download", step=0.1)
-        run = resim("run", toml_file, "--json")
+        run = run_process("run", toml_file, "--json")
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout)["gdp_loss_pct"] == pytest.approx(expected.summary["gdp_loss_pct"], rel=1e-9)
 
@@ -215,7 +211,7 @@ def test_invalid_combination_is_reported_not_raised():
 
 
 def test_remote_host_needs_an_explicit_flag():
-    proc = resim("explore", "--no-browser", "--host", "0.0.0.0", timeout=60)
+    proc = run_process("explore", "--no-browser", "--host", "0.0.0.0", timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("resim: error: --host:") and "--allow-remote" in lines[0]
@@ -227,7 +223,7 @@ def test_port_in_use_is_one_line():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        proc = resim("explore", "--no-browser", "--port", port, timeout=60)
+        proc = run_process("explore", "--no-browser", "--port", port, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("resim: error: --port:") and len(proc.stderr.strip().splitlines()) == 1
 

@@ -12,15 +12,14 @@ import sys
 
 import numpy as np
 import pytest
+from engine_reference import CASES, PATH, _draws, stored_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator
-from engine_reference import CASES, PATH, _draws, stored_table
-from simulator.model import economy
 from simulator.core import engine
-from simulator.model import material, supply
 from simulator.core.params import with_values
+from simulator.model import economy, material, supply
 
 FIELDS = [f.name for f in dataclasses.fields(supply.SupplyPaths)]
 
@@ -150,7 +149,8 @@ finite = st.floats(-1e6, 1e6, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(num=st.lists(finite, min_size=6, max_size=6), den=st.lists(st.floats(1e-3, 5) | st.floats(-5, -1e-3) | st.just(0.0), min_size=6, max_size=6),
+@given(num=st.lists(finite, min_size=6, max_size=6),
+       den=st.lists(st.floats(1e-3, 5) | st.floats(-5, -1e-3) | st.just(0.0), min_size=6, max_size=6),
        cond=st.lists(st.booleans(), min_size=6, max_size=6))
 def test_primitive_pairs_agree(num, den, cond):
     scalars, _ = _scalar_bodies()
@@ -160,7 +160,7 @@ def test_primitive_pairs_agree(num, den, cond):
            supply.zeros_like(a))
     for i in np.ndindex(2, 3):
         got = scalars(num[i], den[i], cond[i], a[i], b[i])
-        for v, g in zip(vec, got[:5]):
+        for v, g in zip(vec, got[:5], strict=True):
             assert v[i] == g
         assert got[5] == supply.any_(cond[i])
 
@@ -188,7 +188,7 @@ def closure_by_iteration(delta, links):
     s = delta.copy()
     for _ in range(delta.shape[1] + 1):
         new = s.copy()
-        for a, b, wt in zip(src, dst, w):
+        for a, b, wt in zip(src, dst, w, strict=True):
             new[:, b] = np.maximum(new[:, b], s[:, a] * wt)
         if np.array_equal(new, s):
             break
@@ -203,7 +203,7 @@ def test_strongest_path_closure_equals_iteration(seed):
     L = int(rng.integers(1, 3 * n))
     src, dst = rng.integers(0, n, L), rng.integers(0, n, L)
     keep = src != dst
-    pairs = sorted(set(zip(src[keep], dst[keep])))                       # cycles allowed
+    pairs = sorted(set(zip(src[keep], dst[keep], strict=True)))                       # cycles allowed
     if not pairs:
         return
     links = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]), rng.uniform(0.05, 1.0, len(pairs)))

@@ -3,8 +3,8 @@
 Every case of ``tests/hostile_cases.py`` runs the real ``resim`` console script
 as a subprocess, the way a user runs it, in its own temporary directory with its
 own HOME, caches (``RESIM_CACHE_DIR``, ``XDG_CACHE_HOME``, ``NUMBA_CACHE_DIR``; the
-numpy loop unless a case is about the compiled one) and umask 022, under a memory limit (so that a case reading ``/dev/zero`` cannot take
-the machine down). Nothing of resim is imported: the cases survive a restructuring
+numpy loop unless a case is about the compiled one) and umask 022, under a memory limit (so that a case
+reading ``/dev/zero`` cannot take the machine down). Nothing of resim is imported: the cases survive a restructuring
 of the package.
 
 Generic checks, for every case:
@@ -191,7 +191,8 @@ def run_case(case: Case, ctx: Ctx) -> Result:
         if case.signal is not None or case.during is not None:
             try:
                 out, err = proc.communicate(timeout=case.after)
-                note = f"finished after {time.monotonic() - start:.1f} s, before the {'signal' if case.signal else 'change'}"
+                note = (f"finished after {time.monotonic() - start:.1f} s, "
+                        f"before the {'signal' if case.signal else 'change'}")
             except subprocess.TimeoutExpired:
                 if case.signal is not None:
                     proc.send_signal(case.signal)
@@ -223,8 +224,9 @@ def check_generic(case: Case, ctx: Ctx, res: Result) -> None:
     what = f"[{case.id}] resim {_short(' '.join(map(repr, res.argv)), 200)}"
     assert not res.timed_out, f"{what}: hang, no exit within {case.timeout:g} s; stderr: {_short(res.stderr)}"
     assert not res.note, f"{what}: {res.note}"
-    assert "Traceback" not in res.stderr, f"{what}: traceback (exit {res.returncode}):\n{_short(res.stderr[-3000:], 3000)}"
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert "Traceback" not in res.stderr, \
+        f"{what}: traceback (exit {res.returncode}):\n{_short(res.stderr[-3000:], 3000)}"
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     expect = case.expect
     if expect == "either":
         expect = "ok" if res.returncode == 0 else "error"
@@ -233,13 +235,13 @@ def check_generic(case: Case, ctx: Ctx, res: Result) -> None:
         codes = case.code if isinstance(case.code, tuple) else (case.code,)
     if expect == "quiet-or-error":             # e.g. stdout closed: exit 0 or 1, at most one resim line
         assert res.returncode in (0, 1), f"{what}: exit {res.returncode}, want 0 or 1; stderr: {_short(res.stderr)}"
-        assert len(lines) <= 1 and all(l.startswith("resim: ") for l in lines), \
+        assert len(lines) <= 1 and all(ln.startswith("resim: ") for ln in lines), \
             f"{what}: want at most one 'resim: ...' line: {_short(res.stderr)}"
     elif expect == "ok":
         assert res.returncode == 0, f"{what}: exit {res.returncode}, want 0; stderr: {_short(res.stderr)}"
         m = PY_WARNING.search(res.stderr)
         assert not m, f"{what}: a Python warning leaked: {_short(res.stderr[m.start():], 300)}"
-        assert not any(l.startswith("resim: error") for l in lines), f"{what}: exit 0 with an error line: {lines}"
+        assert not any(ln.startswith("resim: error") for ln in lines), f"{what}: exit 0 with an error line: {lines}"
     elif expect == "error":
         assert res.returncode in codes, \
             f"{what}: exit {res.returncode}, want {' or '.join(map(str, codes))}; stderr: {_short(res.stderr)}"
@@ -251,11 +253,12 @@ def check_generic(case: Case, ctx: Ctx, res: Result) -> None:
         if case.never:
             assert not re.search(case.never, line, re.I), f"{what}: error line says /{case.never}/: {_short(line)}"
     elif expect == "interrupted":
-        assert res.returncode == 130, f"{what}: exit {res.returncode} after the signal, want 130; stderr: {_short(res.stderr)}"
-        hits = [l for l in lines if "interrupted" in l.lower()]
+        assert res.returncode == 130, \
+            f"{what}: exit {res.returncode} after the signal, want 130; stderr: {_short(res.stderr)}"
+        hits = [ln for ln in lines if "interrupted" in ln.lower()]
         assert len(hits) == 1 and lines[-1] == hits[0] and hits[0].startswith("resim: "), \
             f"{what}: exit 130 but want one final 'resim: ... interrupted' line; stderr: {_short(res.stderr)!r}"
-        assert not any("Aborted" in l for l in lines), f"{what}: click's 'Aborted!' instead of ours: {lines}"
+        assert not any("Aborted" in ln for ln in lines), f"{what}: click's 'Aborted!' instead of ours: {lines}"
     else:
         raise AssertionError(f"unknown expectation {case.expect!r}")
 

@@ -131,7 +131,8 @@ def test_no_import_cycles():
     g = graph()
     # a package's __init__ re-exporting its own modules is not a cycle of dependencies
     for name in g:
-        g[name] = {d for d in g[name] if not name.startswith(d + ".") or not (ROOT.parent / Path(*d.split("."))).is_dir()}
+        g[name] = {d for d in g[name]
+                   if not name.startswith(d + ".") or not (ROOT.parent / Path(*d.split("."))).is_dir()}
     cycle = find_cycle(g)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -147,3 +148,17 @@ def test_the_checker_catches_an_upward_import_and_a_cycle():
 @pytest.mark.parametrize("name", ["simulator.core.engine", "simulator.model.supply"])
 def test_engine_and_model_never_see_the_schema(name):
     assert not any(d.startswith("simulator.io") for d in graph()[name])
+
+
+def test_no_function_in_the_package_is_over_150_lines():
+    """Issue #11: small functions; the longest today is about 125 lines."""
+    import ast
+
+    long = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > 150:
+                    long.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long

@@ -170,7 +170,7 @@ def test_coarse_table_counts_the_chain_inside_a_sector():
     links = wire_use_table(coarse, use, fine)
     cars = sorted(set(use.buyer) | set(use.link_sector)).index("3511")
     share = fine.output_jpy_mn[fine.codes.index("3511")] / sum(
-        x for c, x, p in zip(fine.codes, fine.output_jpy_mn, fine.parent_codes) if p == "35")
+        x for c, x, p in zip(fine.codes, fine.output_jpy_mn, fine.parent_codes, strict=True) if p == "35")
     assert links.to_table[cars].max() > 1.5 * share      # more than the cars' own output share
 
 
@@ -242,6 +242,7 @@ def test_removed_keys_name_their_successor(tmp_path):
     from simulator.errors import ScenarioError
 
     for key, new in [("inventory.cover_months", "cover_scale"), ("economy.dependence_scale", "criticality_scale"),
-                     ("economy.dependence_file", "use_table"), ("materials.ndfeb.dependence_scale", "criticality_scale")]:
+                     ("economy.dependence_file", "use_table"),
+                     ("materials.ndfeb.dependence_scale", "criticality_scale")]:
         with pytest.raises(ScenarioError, match=new):
             simulator.load_scenario(overrides={key: [1.0] if key.endswith("months") else 1.0})

@@ -39,11 +39,16 @@ def test_notebooks_execute():
         return await asyncio.gather(*(_execute(n) for n in NOTEBOOKS), return_exceptions=True)
 
     results = asyncio.run(run_all())
-    failures = [f"{name}: {res}" for name, res in zip(NOTEBOOKS, results) if isinstance(res, BaseException)]
+    failures = [f"{name}: {res}" for name, res in zip(NOTEBOOKS, results, strict=True)
+                if isinstance(res, BaseException)]
     assert not failures, "\n\n".join(failures)
-    for name, nb in zip(NOTEBOOKS, results):
+    for name, nb in zip(NOTEBOOKS, results, strict=True):
         figures = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert figures >= 1, f"{name} produced no figure"
+    # 01 ends with the explorer embedded (simulator.explore.show): a frame served on localhost
+    frames = [o["data"]["text/html"] for c in results[0].cells if c.cell_type == "code" for o in c.outputs
+              if "<iframe" in o.get("data", {}).get("text/html", "")]
+    assert len(frames) == 1 and 'src="http://127.0.0.1:' in frames[0]
 
 
 #: Round-1 names the notebooks must not use (model v2 refuses or removed them; docs/model.md sec. 11).

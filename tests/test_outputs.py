@@ -13,14 +13,13 @@ import csv
 import errno
 import hashlib
 import json
-import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
 
 import simulator
-from simulator import cli
 from simulator.errors import ResimError
 from simulator.io import outputs
 
@@ -45,14 +44,6 @@ def failing(exc: BaseException):
         path.write_text("half of a fi")      # a partial file really exists when it fails
         raise exc
     return write
-
-
-def run_cli(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["resim", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exc.value.code or 0), out, err
 
 
 # --------------------------------------------------------------------------
@@ -122,7 +113,7 @@ def test_cli_refuses_non_empty_out_before_running(tmp_path, capsys, monkeypatch)
     (out / "old.csv").write_text("x")
     ran = []
     monkeypatch.setattr(simulator, "run", lambda *a, **k: ran.append(1))
-    code, stdout, err = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
+    code, stdout, err = invoke(capsys, *["run", "--out", str(out)])
     assert code == 2 and stdout == ""
     assert err.count("\n") == 1 and "--force" in err and str(out) in err
     assert not ran, "the refusal comes before any work"
@@ -137,8 +128,7 @@ def test_cli_disk_full_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
         return write
     monkeypatch.setattr(outputs, "csv_writer", full_disk_csv)
     out = tmp_path / "out"
-    code, _, err = run_cli(["run", "--out", str(out), "--set", "restriction.duration_months=3"],
-                           capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", "--out", str(out), "--set", "restriction.duration_months=3"])
     assert code == 1
     assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
@@ -152,7 +142,7 @@ def test_cli_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
         return write
     monkeypatch.setattr(outputs, "json_writer", interrupted)
     out = tmp_path / "out"
-    code, _, err = run_cli(["run", "--out", str(out)], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", "--out", str(out)])
     assert code == 130 and err.strip().splitlines()[-1] == "resim: interrupted"
     assert list(tmp_path.iterdir()) == []
 
@@ -160,8 +150,7 @@ def test_cli_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
 def test_summary_json_carries_provenance(tmp_path, capsys, monkeypatch):
     scenario = Path(simulator.__file__).parent / "scenarios" / "japan-one-year.toml"
     out = tmp_path / "out"
-    code, _, err = run_cli(["run", str(scenario), "--out", str(out), "--set", "restriction.severity=0.8"],
-                           capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", str(scenario), "--out", str(out), "--set", "restriction.severity=0.8"])
     assert code == 0, err
     prov = json.loads((out / "summary.json").read_text())["provenance"]
     assert prov["resim_version"] == simulator.__version__
@@ -196,7 +185,7 @@ def test_custom_data_resolve_relative_to_the_scenario_and_are_hashed(tmp_path, c
     scenario = DATA / "good" / "tiny-table.toml"
     monkeypatch.chdir(tmp_path)            # far away from the scenario
     out = tmp_path / "out"
-    code, _, err = run_cli(["run", str(scenario), "--out", str(out)], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", str(scenario), "--out", str(out)])
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["gdp_loss_pct"] > 0

@@ -7,16 +7,19 @@ rules are run by the engine on the default scenario and on random batches.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_process
 
 import simulator
 from simulator.analysis.policy import (
-    _days_needed, holding_cost, optimize_stockpile, stockpile_curve, stockpile_tonnes,
+    _days_needed,
+    holding_cost,
+    optimize_stockpile,
+    stockpile_curve,
+    stockpile_tonnes,
 )
 from simulator.core.engine import simulate
 from simulator.core.params import with_values
@@ -348,16 +351,9 @@ def test_optimize_one_material_and_cost(default_scenario):
         row["holding_cost_jpy_bn_per_year"] / row["gdp_loss_avoided_jpy_bn"])
 
 
-def _cli(*args):
-    # as the `resim` entry point does (`python -m simulator.cli` would register the
-    # sub-commands on a second copy of the app)
-    code = "import sys; from simulator.cli import main; sys.argv[0] = 'resim'; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-
-
 def test_cli_optimize_writes_table_and_charts(tmp_path):
     out = tmp_path / "opt"
-    p = _cli("optimize", "--durations", "3,6", "--max-loss-pct", "0.2", "--out", str(out), "--draws", "20",
+    p = run_process("optimize", "--durations", "3,6", "--max-loss-pct", "0.2", "--out", str(out), "--draws", "20",
              "--set", "stockpile.national.max_release_share_per_month=1.0")
     assert p.returncode == 0, p.stderr
     assert "restriction 3 months" in p.stdout and "restriction 6 months" in p.stdout
@@ -373,7 +369,7 @@ def test_cli_optimize_writes_table_and_charts(tmp_path):
 def test_cli_optimize_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "opt"
     for args in (["--durations", "3,x"], ["--materials", "nope"], ["--max-loss-pct", "0"]):
-        p = _cli("optimize", *args, "--out", str(out))
+        p = run_process("optimize", *args, "--out", str(out))
         assert p.returncode == 2, args
         assert p.stderr.startswith("resim: error:") and p.stderr.count("\n") == 1
         assert "Traceback" not in p.stderr

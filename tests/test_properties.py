@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 
 import simulator
 from simulator.core.engine import simulate
-from simulator.errors import ResimError
 from simulator.core.params import stack, with_values
+from simulator.errors import ResimError
 
 BASE = simulator.load_scenario()
 MATS = tuple(BASE.materials)

@@ -11,25 +11,19 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from cli_runner import run_process
 
 import simulator
 from simulator.report.band import Interval, band_of
 from simulator.report.browser import chromium_path, pixel_stats, screenshot
 from simulator.report.format import decimals_for, fmt_interval, fmt_month_interval, month_label
 
-RESIM = Path(sys.executable).parent / "resim"
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("headline", "timeline", "sectors", "levers", "published", "assumptions", "references")
-
-
-def resim(*args, cwd=None, timeout=300):
-    return subprocess.run([str(RESIM), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
 class Page(HTMLParser):
@@ -58,7 +52,7 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "brief.html"
-    proc = resim("report", "--out", out)
+    proc = run_process("report", "--out", out)
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
     page = Page()
@@ -69,7 +63,8 @@ def report(tmp_path_factory):
 def test_report_is_self_contained(report):
     _, html, page = report
     # no network resource in any attribute or stylesheet
-    pattern = re.compile(r"""(?:src|href|srcset|poster|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
+    pattern = re.compile(r"""(?:src|href|srcset|poster|action)\s*=\s*["']?\s*(?:https?:)?//"""
+                         r"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
                          re.I)
     assert not pattern.search(html), pattern.search(html)
     for tag, key, value in page.resources:
@@ -121,7 +116,7 @@ def test_several_scenarios_user_text_and_refusal(tmp_path):
                     'description = "<b>bold?</b> \\"quoted\\""\n[restriction]\nduration_months = 6\n'
                     % (ROOT / "scenarios" / "japan-one-year.toml").as_posix(), encoding="utf-8")
     out = tmp_path / "two.html"
-    proc = resim("report", ROOT / "scenarios" / "halt-2010.toml", evil, "--out", out, "--draws", "40")
+    proc = run_process("report", ROOT / "scenarios" / "halt-2010.toml", evil, "--out", out, "--draws", "40")
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "<b>bold?</b>" not in html
@@ -130,7 +125,7 @@ def test_several_scenarios_user_text_and_refusal(tmp_path):
     page.feed(html)
     assert "comparison" in page.sections and "script" not in page.tags
 
-    again = resim("report", "--out", out)
+    again = run_process("report", "--out", out)
     assert again.returncode == 2
     assert again.stderr.strip().startswith("resim: error: ") and "--force" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
@@ -148,7 +143,7 @@ def test_several_scenarios_user_text_and_refusal(tmp_path):
       "--durations", "3,6"], "--durations"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, words):
-    proc = resim("report", *(["--out", tmp_path / "x.html"] if "--out" not in args else []), *args)
+    proc = run_process("report", *(["--out", tmp_path / "x.html"] if "--out" not in args else []), *args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("resim: error: ") and words in lines[0], lines
@@ -164,7 +159,8 @@ def test_rounding_follows_the_band_width():
     assert fmt_interval(Interval(0.4300, 0.2212, 0.6061), " %")["text"] == "0.43 % (0.22\u20130.61 %)"
     assert fmt_interval(Interval(2620.0, 1345.8, 3689.9), " bn yen")["text"] == "2,600 bn yen (1,300\u20133,700 bn yen)"
     assert fmt_interval(Interval(0.00881, 0.00012, 0.0251), " %")["central"] == "0.009"
-    assert fmt_interval(Interval(-0.06, -0.13, 0.001), " pp", signed=True)["text"] == "\u22120.06 pp (\u22120.13 to 0.00 pp)"
+    assert (fmt_interval(Interval(-0.06, -0.13, 0.001), " pp", signed=True)["text"]
+            == "\u22120.06 pp (\u22120.13 to 0.00 pp)")
     assert fmt_interval(Interval(0.0, 0.0, 0.0), " %")["text"] == "0 % in every draw"
     assert month_label("2026-01", 2.75) == "Mar 2026" and month_label("2026-01", 12) == "Jan 2027"
     assert fmt_month_interval(Interval(4.0, 3.0, 8.0, share_none=0.1), "2026-01") == \

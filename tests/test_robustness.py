@@ -14,7 +14,6 @@ import io
 import json
 import os
 import stat
-import sys
 import threading
 import time
 import tomllib
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import invoke
 
 import simulator
 from simulator import cli
@@ -43,14 +43,6 @@ def writer(content: str):
     def write(path: Path) -> None:
         Path(path).write_text(content)
     return write
-
-
-def run_cli(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["resim", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exc.value.code or 0), out, err
 
 
 def within(seconds: float, fn, *args):
@@ -183,7 +175,7 @@ def test_single_files_never_clobber_and_never_follow_a_planted_link(tmp_path):
 
 
 def test_force_help_says_other_files_are_kept(capsys, monkeypatch):
-    code, out, _ = run_cli(["run", "--help"], capsys, monkeypatch)
+    code, out, _ = invoke(capsys, *["run", "--help"])
     assert code == 0
     assert "only the files resim itself writes" in " ".join(out.replace("│", " ").split())
 
@@ -440,7 +432,7 @@ def test_schema_caps_sizes():
 
 
 def test_compare_caps_its_durations(capsys, monkeypatch):
-    code, _, err = run_cli(["compare", "--durations", ",".join(["1"] * 500)], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["compare", "--durations", ",".join(["1"] * 500)])
     assert code == 2 and err.count("\n") == 1 and "--durations" in err
 
 
@@ -456,7 +448,7 @@ def test_compare_caps_its_durations(capsys, monkeypatch):
     ["calibrate", "scenarios/none.toml", "--target", "gdp_loss_pct=0.2@a=1\nb=2", "--free", "x.y"],
 ])
 def test_control_characters_in_options_are_refused(args, capsys, monkeypatch):
-    code, _, err = run_cli(args, capsys, monkeypatch)
+    code, _, err = invoke(capsys, *args)
     assert code == 2 and err.count("\n") == 1 and "control characters" in err
     assert not text.has_control(err.rstrip("\n"))
 
@@ -544,7 +536,7 @@ def test_subnormal_and_absurd_values_are_refused_naming_key_and_range(key, value
 def test_cli_errors_are_one_printable_line(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "evil\x1b]0;x\x07.toml"
     bad.write_text("this is [not toml\n")
-    code, _, err = run_cli(["run", str(bad)], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", str(bad)])
     assert code == 2 and err.count("\n") == 1 and not text.has_control(err.rstrip("\n"))
 
 
@@ -607,7 +599,7 @@ def test_an_unexpected_exception_is_one_line_exit_1(capsys, monkeypatch):
         raise ZeroDivisionError("surprise")
     monkeypatch.setattr(run_module, "format_summary", boom)
     monkeypatch.delenv("RESIM_DEBUG", raising=False)
-    code, _, err = run_cli(["run"], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run"])
     assert code == 1 and err.count("\n") == 1 and err.startswith("resim: error: internal error")
 
 
@@ -617,17 +609,17 @@ def test_a_disk_error_names_the_file_and_exits_1(tmp_path, capsys, monkeypatch):
             raise OSError(errno.EFBIG, "File too large")
         return write
     monkeypatch.setattr(outputs, "csv_writer", full)
-    code, _, err = run_cli(["run", "--out", str(tmp_path / "out")], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", "--out", str(tmp_path / "out")])
     assert code == 1 and err.count("\n") == 1 and "monthly.csv: File too large" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_usage_errors_keep_exit_2(capsys, monkeypatch):
-    code, _, err = run_cli(["run", "--no-such-option"], capsys, monkeypatch)
+    code, _, err = invoke(capsys, *["run", "--no-such-option"])
     assert code == 2 and "No such option" in err and "Traceback" not in err
 
 
 def test_json_summary_is_unchanged_by_the_new_entry_point(capsys, monkeypatch):
-    code, out, err = run_cli(["run", "--json", "--set", "horizon_months=12"], capsys, monkeypatch)
+    code, out, err = invoke(capsys, *["run", "--json", "--set", "horizon_months=12"])
     assert code == 0 and err == ""
     assert json.loads(out)["gdp_loss_pct"] > 0

@@ -41,7 +41,7 @@ def copy_use_table(to):
 def assert_same(a, b):
     for f in dataclasses.fields(economy.EconomyStructure):
         x, y = getattr(a[0], f.name), getattr(b[0], f.name)
-        for u, v in (zip(x, y) if isinstance(x, tuple) else [(x, y)]):
+        for u, v in (zip(x, y, strict=True) if isinstance(x, tuple) else [(x, y)]):
             assert np.array_equal(u, v), f.name
     assert a[1:] == b[1:]
 

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import invoke
 
 import simulator
-from simulator.errors import ScenarioError
-from simulator.core.results import summary_arrays
-from simulator.io.posterior import load_posterior
-from simulator.io.scenario import Distribution
 from simulator.analysis.sweep import (
     monthly_percentiles,
     rank_correlations,
     sample_values,
     summarize_samples,
 )
+from simulator.core.results import summary_arrays
+from simulator.errors import ScenarioError
+from simulator.io.posterior import load_posterior
+from simulator.io.scenario import Distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 UNCERTAIN = ROOT / "scenarios" / "japan-one-year-uncertain.toml"
@@ -55,8 +55,8 @@ def test_sweep_matches_individual_runs(default_scenario):
     assert "gdp_loss_pct" in metrics and "gdp_loss_jpy_bn" in metrics
     assert not any(m.endswith("_p05") for m in metrics)              # draws=0: central runs only
     for i, combo in enumerate(combos):
-        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False,
-                            draws=0)
+        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo, strict=True))),
+                            keep_sector_paths=False, draws=0)
         expected = summary_arrays(res.batch)
         for m in metrics:
             _same(df.loc[i, m], expected[m][0])
@@ -98,12 +98,13 @@ def test_sweep_list_valued_key_and_none(default_scenario):
     df = simulator.sweep(default_scenario, grid, draws=0)
     assert len(df) == 6
     for i, combo in enumerate(itertools.product(*grid.values())):
-        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo))), keep_sector_paths=False,
-                            draws=0)
+        res = simulator.run(default_scenario.with_overrides(dict(zip(grid, combo, strict=True))),
+                            keep_sector_paths=False, draws=0)
         _same(df.loc[i, "gdp_loss_jpy_bn"], res.summary["gdp_loss_jpy_bn"])
         _same(df.loc[i, "dytb_national_release_t"], res.summary["dytb_national_release_t"])
     # a bigger stockpile of Dy/Tb releases more of it
-    assert (df.loc[1::2, "dytb_national_release_t"].to_numpy() > df.loc[0::2, "dytb_national_release_t"].to_numpy()).all()
+    released = df["dytb_national_release_t"]
+    assert (released.loc[1::2].to_numpy() > released.loc[0::2].to_numpy()).all()
 
 
 def test_sweep_monthly_matches_result_monthly(default_scenario):
@@ -330,20 +331,9 @@ def test_summaries_and_percentiles():
 # CLI
 # --------------------------------------------------------------------------
 
-def _resim(monkeypatch, capsys, *args):
-    """Run ``resim`` in-process: (exit code, stdout, stderr)."""
-    from simulator import cli
-
-    monkeypatch.setattr(sys, "argv", ["resim", *map(str, args)])
-    with pytest.raises(SystemExit) as ex:
-        cli.main()
-    out = capsys.readouterr()
-    return ex.value.code, out.out, out.err
-
-
 def test_cli_sweep_two_grid_keys(tmp_path, monkeypatch, capsys):
     out = tmp_path / "sw"
-    code, stdout, _ = _resim(monkeypatch, capsys, "sweep", "--grid", "restriction.duration_months=3,6,12",
+    code, stdout, _ = invoke(capsys, "sweep", "--grid", "restriction.duration_months=3,6,12",
                              "--grid", "stockpile.national.cover_days=0,60", "--out", out, "--monthly")
     assert code == 0, stdout
     df = pd.read_csv(out / "sweep.csv")
@@ -352,7 +342,7 @@ def test_cli_sweep_two_grid_keys(tmp_path, monkeypatch, capsys):
     assert pd.read_csv(out / "monthly.csv")["scenario_id"].nunique() == 6
     assert "gdp_loss_pct" in stdout
     # a second run refuses the non-empty directory, and leaves it alone
-    code, _, err = _resim(monkeypatch, capsys, "sweep", "--grid", "restriction.duration_months=3", "--out", out)
+    code, _, err = invoke(capsys, "sweep", "--grid", "restriction.duration_months=3", "--out", out)
     assert code == 2 and "--force" in err
     assert len(pd.read_csv(out / "sweep.csv")) == 6
 
@@ -367,14 +357,14 @@ def test_cli_sweep_two_grid_keys(tmp_path, monkeypatch, capsys):
 ])
 def test_cli_sweep_bad_input_exits_2_without_output(tmp_path, monkeypatch, capsys, args, needle):
     out = tmp_path / "never"
-    code, stdout, err = _resim(monkeypatch, capsys, "sweep", *args, "--out", out)
+    code, stdout, err = invoke(capsys, "sweep", *args, "--out", out)
     assert code == 2
     assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
 def test_cli_sweep_samples_reproducible(tmp_path, monkeypatch, capsys):
-    code, first, _ = _resim(monkeypatch, capsys, "sweep", UNCERTAIN, "--samples", 40, "--seed", 7,
+    code, first, _ = invoke(capsys, "sweep", UNCERTAIN, "--samples", 40, "--seed", 7,
                             "--out", tmp_path / "a")
     assert code == 0
     df = pd.read_csv(tmp_path / "a" / "sweep.csv")
@@ -383,13 +373,13 @@ def test_cli_sweep_samples_reproducible(tmp_path, monkeypatch, capsys):
         df, simulator.sample(UNCERTAIN, n=40, seed=7).reset_index(drop=True), check_dtype=False, rtol=1e-12)
     assert {"fan.png", "distribution.png", "drivers.png"} <= {p.name for p in (tmp_path / "a").iterdir()}
     # same seed, same printed summary (no files this time)
-    code, second, _ = _resim(monkeypatch, capsys, "sweep", UNCERTAIN, "--samples", 40, "--seed", 7)
+    code, second, _ = invoke(capsys, "sweep", UNCERTAIN, "--samples", 40, "--seed", 7)
     assert code == 0 and second.split("\n\n")[0] == first.split("\n\n")[0]
 
 
 def test_cli_compare_durations(tmp_path, monkeypatch, capsys):
     out = tmp_path / "cmp"
-    code, stdout, _ = _resim(monkeypatch, capsys, "compare", "--durations", "3,12", "--out", out)
+    code, stdout, _ = invoke(capsys, "compare", "--durations", "3,12", "--out", out)
     assert code == 0
     table = pd.read_csv(out / "compare.csv")
     assert list(table["restriction_months"]) == [3, 12]
@@ -401,11 +391,11 @@ def test_cli_compare_durations(tmp_path, monkeypatch, capsys):
 def test_cli_compare_files_and_default_png(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     files = [ROOT / "scenarios" / "halt-2010.toml", ROOT / "scenarios" / "japan-six-months.toml"]
-    code, stdout, _ = _resim(monkeypatch, capsys, "compare", *files)
+    code, stdout, _ = invoke(capsys, "compare", *files)
     assert code == 0
     assert (tmp_path / "resim-compare.png").stat().st_size > 10_000
     assert "two-month halt" in stdout and "six-month" in stdout
-    code, _, err = _resim(monkeypatch, capsys, "compare", *files, "--durations", "3,6")
+    code, _, err = invoke(capsys, "compare", *files, "--durations", "3,6")
     assert code == 2 and "one file" in err
-    code, _, err = _resim(monkeypatch, capsys, "compare", "--durations", "3,x")
+    code, _, err = invoke(capsys, "compare", "--durations", "3,x")
     assert code == 2 and "--durations" in err

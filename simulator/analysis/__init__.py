@@ -1,2 +1,4 @@
-"""Questions asked of the engine: sweeps and Monte Carlo, calibration,
-sensitivity, and stockpile policy."""
+"""Questions asked of the engine.
+
+Sweeps and Monte Carlo, calibration, sensitivity, and stockpile policy.
+"""

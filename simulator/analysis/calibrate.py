@@ -34,7 +34,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -81,6 +81,7 @@ class Target:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def label(self) -> str:
+        """The target in words, e.g. ``gdp_loss_pct=0.5 under restriction.duration_months=12``."""
         cond = ", ".join(f"{k}={_fmt_value(v)}" for k, v in self.overrides.items())
         return f"{self.metric}={self.value:g}" + (f" under {cond}" if cond else "")
 
@@ -275,6 +276,7 @@ class Calibration:
 
     @property
     def condition_number(self) -> float:
+        """Largest over smallest singular value (inf when the smallest is zero or there are none)."""
         sv = self.singular_values
         return float(sv[0] / sv[-1]) if len(sv) and sv[-1] > 0 else math.inf
 
@@ -286,7 +288,7 @@ class Calibration:
         for p in self.free:
             lines.append(f"  {p.key} = {self.parameters[p.key]:.6g}   (bounds {p.low:g} .. {p.high:g})")
         lines.append("Targets:")
-        for t, a, r in zip(self.targets, self.achieved, self.residuals):
+        for t, a, r in zip(self.targets, self.achieved, self.residuals, strict=True):
             lines.append(f"  {t.label()}: model {a:.6g} (residual {r:+.2e})")
         lines.append("Sensitivity at the fit (d metric / d parameter):")
         for i, t in enumerate(self.targets):
@@ -308,7 +310,7 @@ class Calibration:
             "bounds": {p.key: [p.low, p.high] for p in self.free},
             "targets": [{"metric": t.metric, "value": t.value, "overrides": dict(t.overrides),
                          "model": float(a), "residual": float(r)}
-                        for t, a, r in zip(self.targets, self.achieved, self.residuals)],
+                        for t, a, r in zip(self.targets, self.achieved, self.residuals, strict=True)],
             "jacobian": self.jacobian.tolist(),
             "singular_values": self.singular_values.tolist(),
             "rank": self.rank,
@@ -345,7 +347,7 @@ class _Model:
         X = np.atleast_2d(np.asarray(X, float))
         out = np.empty((len(X), len(self.targets)))
         summaries = self._summaries(X)
-        for (_, idx), summary in zip(self.groups.values(), summaries):
+        for (_, idx), summary in zip(self.groups.values(), summaries, strict=True):
             for i in idx:
                 metric = self.targets[i].metric
                 if metric not in summary:
@@ -373,7 +375,8 @@ class _Model:
         if self.structural:
             out = []
             for base in bases:
-                parts = [run_summary(stack([base.with_overrides(dict(zip(self.keys, map(float, x))))])) for x in X]
+                parts = [run_summary(stack([base.with_overrides(dict(zip(self.keys, map(float, x), strict=True)))]))
+                         for x in X]
                 out.append({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
             return out
         tables = [with_values(base, len(X), {k: X[:, j] for j, k in enumerate(self.keys)}) for base in bases]
@@ -499,14 +502,14 @@ def calibrate(scenario: Scenario, targets, free_parameters, xtol: float = 1e-9) 
         notes.append(f"{len(free)} free parameters but only {len(targets)} target(s): "
                      "the targets cannot pin down every parameter")
     met = _met(achieved, values)
-    for t, a, ok in zip(targets, achieved, met):
+    for t, a, ok in zip(targets, achieved, met, strict=True):
         if not ok:
             notes.append(f"target {t.label()} not met: model gives {a:.6g}")
-    for p, v in zip(free, x):
+    for p, v in zip(free, x, strict=True):
         if len(free) > 1 and (v <= p.low + 1e-6 * (p.high - p.low) or v >= p.high - 1e-6 * (p.high - p.low)):
             notes.append(f"{p.key} = {v:.6g} sits at a bound; the best fit may lie outside {p.low:g}..{p.high:g}")
     identified = rank == len(free) and unique and bool(met.all())
-    params = {p.key: float(v) for p, v in zip(free, x)}
+    params = {p.key: float(v) for p, v in zip(free, x, strict=True)}
     return Calibration(
         scenario=scenario.with_overrides(params), parameters=params, free=free, targets=targets,
         achieved=achieved, residuals=achieved - values, method=method, identified=identified,
@@ -618,7 +621,7 @@ def _unidentified_note(Js: np.ndarray, free: tuple, targets: tuple, rank: int) -
     _, _, vt = np.linalg.svd(Js)
     v = vt[-1]
     v = v / np.abs(v).max()
-    combo = " ".join(f"{c:+.2f}*{p.key}" for c, p in zip(v, free) if abs(c) > 0.01)
+    combo = " ".join(f"{c:+.2f}*{p.key}" for c, p in zip(v, free, strict=True) if abs(c) > 0.01)
     return (f"not identified: moving along ({combo}) (in units of each bound width) leaves "
             f"the targets unchanged; add a target that separates these parameters or fix one of them")
 
@@ -726,7 +729,7 @@ def calibrated_toml(cal: Calibration, base_file: str | Path, out_file: str | Pat
         "change to the base scenario (and the --set overrides it ran under). The targets are",
         "conditions of the fit, not results:",
     ]
-    for t, a in zip(cal.targets, cal.achieved):
+    for t, a in zip(cal.targets, cal.achieved, strict=True):
         lines.append(f"  {t.label()}  (model at the fit: {a:.6g})")
     lines.append(f"Identified: {'yes' if cal.identified else 'NO'}"
                  f" (rank {cal.rank} of {len(cal.free)}, condition number {cal.condition_number:.3g})")

@@ -94,6 +94,7 @@ def band_drivers(scenario: Scenario, metric: str = "gdp_loss_pct", draws: int = 
     if not res.has_band:
         return pd.DataFrame(columns=["parameter", "first_order", "band_narrowing_pct", "low", "high"])
     d = res.draws
+    assert d is not None                        # the run has a band
     keys = list(res.band_keys)
     s = first_order_indices({k: d[k].to_numpy() for k in keys}, d[metric].to_numpy())
     rows = [{"parameter": k, "first_order": s[k], "band_narrowing_pct": 100.0 * (1.0 - np.sqrt(1.0 - s[k])),
@@ -112,7 +113,8 @@ def format_drivers(df) -> str:
              "that knowing the parameter would remove):",
              f"  {'parameter':<42} {'index':>6}  {'band narrows':>12}  range in the draws"]
     for r in df.itertuples():
-        lines.append(f"  {r.parameter:<42} {r.first_order:6.2f}  {r.band_narrowing_pct:10.0f} %  {r.low:.3g}-{r.high:.3g}")
+        lines.append(f"  {r.parameter:<42} {r.first_order:6.2f}  {r.band_narrowing_pct:10.0f} %  "
+                     f"{r.low:.3g}-{r.high:.3g}")
     lines.append(f"  (sum of indices {df.attrs.get('sum_first_order', float('nan')):.2f}: parameters also act "
                  "together and are correlated in the posterior)")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""How big a national stockpile do we need, and what does it cost?
+"""Sizing the national stockpile: how big it must be, and what it costs.
 
 - :func:`stockpile_curve`: cumulative GDP loss against national stockpile
   size (days of baseline demand), one curve per case of ``over`` (e.g.
@@ -26,9 +26,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from simulator.errors import ScenarioError
 from simulator.core.params import ParamTable, check_values, stack
 from simulator.core.spec import batch_key
+from simulator.errors import ScenarioError
 from simulator.io.scenario import Scenario
 
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -46,7 +46,8 @@ _STOCK_KEYS = ("stockpile.national.cover_days",)
 # Cases and batches
 # --------------------------------------------------------------------------
 
-def _check_args(scenario: Scenario, over: Mapping | None, materials, max_days: float):
+def _check_args(scenario: Scenario, over: Mapping | None, materials,
+                max_days: float) -> tuple[dict[str, Sequence], tuple[str, ...]]:
     if not isinstance(scenario, Scenario):
         raise TypeError("scenario must be a Scenario (simulator.load_scenario(...))")
     over = dict(DEFAULT_OVER if over is None else over)
@@ -70,12 +71,12 @@ def _check_args(scenario: Scenario, over: Mapping | None, materials, max_days: f
     return over, mats
 
 
-def _cases(scenario: Scenario, over: dict) -> list[tuple[dict, Scenario]]:
+def _cases(scenario: Scenario, over: Mapping[str, Sequence]) -> list[tuple[dict, Scenario]]:
     """Every combination of ``over`` (first key slowest) as a validated scenario."""
     keys = list(over)
     out = []
     for combo in itertools.product(*(over[k] for k in keys)):
-        values = dict(zip(keys, combo))
+        values = dict(zip(keys, combo, strict=True))
         out.append((values, scenario.with_overrides(values) if values else scenario))
     return out
 
@@ -162,7 +163,8 @@ def stockpile_tonnes(scenario: Scenario, days, materials: Sequence[str] | None =
     return {m: d / DAYS_PER_MONTH * scenario.materials[m].demand_t_per_month for m in mats}
 
 
-def holding_cost(scenario: Scenario, days, materials: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+def holding_cost(scenario: Scenario, days,
+                 materials: Sequence[str] | None = None) -> dict[str, np.ndarray | float]:
     """Value and yearly holding cost of a stockpile of ``days`` of demand.
 
     ``value_jpy_bn = sum_m price_m * 1000 * S_m / 1e9`` and
@@ -172,7 +174,8 @@ def holding_cost(scenario: Scenario, days, materials: Sequence[str] | None = Non
     Returns
     -------
     dict with ``stockpile_t``, ``stock_value_jpy_bn``,
-    ``holding_cost_jpy_bn_per_year`` (arrays shaped like ``days``).
+    ``holding_cost_jpy_bn_per_year`` (arrays shaped like ``days``; floats
+    for a scalar ``days``).
     """
     tonnes = stockpile_tonnes(scenario, days, materials)
     value = np.zeros_like(np.asarray(days, float))
@@ -337,7 +340,7 @@ def optimize_stockpile(scenario: Scenario, max_gdp_loss_pct: float = 0.1,
         days = g["stockpile_days"].to_numpy()
         loss = g["gdp_loss_pct"].to_numpy()
 
-        def excess(x: float) -> float:
+        def excess(x: float, sc: Scenario = sc) -> float:
             return float(_losses([sc], np.array([x]), mats)[0][0, 0]) - cap
 
         ok = np.flatnonzero(loss <= cap)

@@ -33,14 +33,14 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 
+from simulator.core.spec import STRUCTURAL_KEYS
 from simulator.errors import DataError, ScenarioError
 from simulator.io.datafiles import data_dir
 from simulator.io.posterior import load_posterior, posterior_paths  # noqa: F401 (re-exported)
-from simulator.core.spec import STRUCTURAL_KEYS
 from simulator.io.scenario import Distribution, Scenario, bundled_scenario_path, load_scenario
 
 #: Months counted for "nobody ever runs short" in the first-stop target.
@@ -286,7 +286,7 @@ def calibrate_posterior(n_prior: int = 20_000, n_draws: int = 1000, seed: int = 
     theta = sample_values(priors, n_prior, seed)
     y = simulate_targets(targets, theta, seed, progress)
     ll = {t.id: t.log_likelihood(y[t.id]) for t in targets}
-    total = sum(ll.values())
+    total = cast(np.ndarray, sum(ll.values()))          # one array per target, summed (never the empty sum 0)
     w = _weights(total)
     idx = _resample(w, n_draws, np.random.default_rng([seed, 1]))
     draws = pd.DataFrame({k: v[idx] for k, v in theta.items()})
@@ -363,8 +363,9 @@ def report(post: Posterior) -> str:
     loo = post.leave_one_out.set_index("target")
     for r in post.fit.itertuples():
         h = loo.loc[r.target]
-        lines.append(f"  {r.target:<30} evidence {r.evidence:<6g} ({r.kind:<9}) prior {r.prior_p05:.3g}-{r.prior_p50:.3g}-"
-                     f"{r.prior_p95:.3g}  posterior {r.posterior_p05:.3g}-{r.posterior_p50:.3g}-{r.posterior_p95:.3g}"
+        lines.append(f"  {r.target:<30} evidence {r.evidence:<6g} ({r.kind:<9}) "
+                     f"prior {r.prior_p05:.3g}-{r.prior_p50:.3g}-{r.prior_p95:.3g}  "
+                     f"posterior {r.posterior_p05:.3g}-{r.posterior_p50:.3g}-{r.posterior_p95:.3g}"
                      f"  {'fits' if r.consistent else 'MISFIT'}; held out: "
                      f"{'fits' if h.held_out_consistent else 'not predicted'}")
     lines += ["", "What the evidence pins down (posterior / prior 90 % width):"]

@@ -66,6 +66,7 @@ class Factor:
     elasticity_keys: tuple = field(default=())
 
     def label(self) -> str:
+        """The factor's range in words: ``range_label``, else built from the values."""
         if self.range_label:
             return self.range_label
         keys = list(self.low)
@@ -219,7 +220,7 @@ def sensitivity(scenario: Scenario, factors: Sequence[Factor] | None = None, met
     factors = _merge_factors(list(factors), list(extra))
     factors = [_resolve(f, scenario) for f in factors]
     points: list[dict] = [{}]                     # point 0: the scenario itself
-    where: list[tuple[int, int, int, int]] = []   # per factor: low, high, elast-down, elast-up
+    where: list[tuple[int, ...]] = []             # per factor: low, high, elast-down, elast-up
     steps: list[tuple[float, float]] = []
     for f in factors:
         ekeys = f.elasticity_keys or tuple(k for k, v in f.low.items() if _is_number(v))
@@ -236,7 +237,7 @@ def sensitivity(scenario: Scenario, factors: Sequence[Factor] | None = None, met
     values = _evaluate(scenario, points, metric)
     base = float(values[0])
     rows = []
-    for f, (i_lo, i_hi, i_dn, i_up), (h_dn, h_up) in zip(factors, where, steps):
+    for f, (i_lo, i_hi, i_dn, i_up), (h_dn, h_up) in zip(factors, where, steps, strict=True):
         at_lo, at_hi = float(values[i_lo]), float(values[i_hi])
         if i_dn >= 0 and i_up >= 0 and base != 0 and h_dn + h_up > 0:
             el = (values[i_up] - values[i_dn]) / base / (h_up + h_dn)
@@ -270,7 +271,8 @@ def _merge_factors(factors: list[Factor], extra: list[Factor]) -> list[Factor]:
 
 def _resolve(f: Factor, s: Scenario) -> Factor:
     """Fill ``None`` ends (keep the scenario's value) and check the keys exist."""
-    low, high = {}, {}
+    low: dict[str, Any] = {}
+    high: dict[str, Any] = {}
     for end, src in ((low, f.low), (high, f.high)):
         for k, v in src.items():
             s.get(k)   # unknown key -> ScenarioError naming it

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from simulator.core.results import ECONOMY_VARIABLES
-from simulator.core.sampling import _as_distribution, _fmt_range, sample_values
+from simulator.core.sampling import _as_distribution, sample_values
 from simulator.errors import ScenarioError
 from simulator.io.scenario import Distribution, Scenario, load_scenario
 
@@ -204,7 +204,7 @@ def summarize_samples(df, metric: str | Sequence[str] = "gdp_loss_pct",
         row = {"n": len(x), "mean": x.mean() if len(x) else np.nan,
                "sd": x.std(ddof=1) if len(x) > 1 else np.nan}
         qs = np.percentile(x, percentiles) if len(x) else [np.nan] * len(percentiles)
-        row.update({_pname(p): q for p, q in zip(percentiles, qs)})
+        row.update({_pname(p): q for p, q in zip(percentiles, qs, strict=True)})
         rows[m] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -238,7 +238,7 @@ def monthly_percentiles(monthly, variable: str = "cumulative_gdp_loss_pct", item
                             f"(variables here: {', '.join(have)})", key="monthly")
     wide = sel.pivot(index=["month", "date"], columns="scenario_id", values="value")
     qs = np.percentile(wide.to_numpy(dtype=float), percentiles, axis=1)
-    out = pd.DataFrame({_pname(p): q for p, q in zip(percentiles, qs)}, index=wide.index)
+    out = pd.DataFrame({_pname(p): q for p, q in zip(percentiles, qs, strict=True)}, index=wide.index)
     return out.reset_index()
 
 
@@ -316,7 +316,7 @@ def _is_number(v) -> bool:
 
 
 def _py(v):
-    """numpy scalars -> Python scalars (pydantic's int fields refuse numpy ints)."""
+    """Convert numpy scalars to Python scalars (pydantic's int fields refuse numpy ints)."""
     return v.item() if hasattr(v, "item") and getattr(v, "ndim", 1) == 0 else v
 
 
@@ -504,7 +504,6 @@ def _run_group(sc: Scenario, n: int, arrays: dict, want_summary: bool, monthly, 
         raise ScenarioError("monthly tables are built locally; drop client= or monthly=", key="client")
     from simulator.core.engine import simulate
     from simulator.core.executor import DEFAULT_CHUNK
-    from simulator.core.params import ParamTable
     from simulator.core.results import summary_arrays
 
     variables = _monthly_variables(sc, monthly)
@@ -581,7 +580,10 @@ def monthly_frame(batch, variables: Sequence[str] | None = None, first_id: int =
     mats = list(batch.spec.materials)
     M = len(mats)
     dates = np.asarray(month_labels(s.start_date, H), dtype=object)
-    wanted = list(variables) if variables is not None else list(MATERIAL_VARIABLES) + ["shortage_share"] + list(ECONOMY_VARIABLES)
+    if variables is not None:
+        wanted = list(variables)
+    else:
+        wanted = list(MATERIAL_VARIABLES) + ["shortage_share"] + list(ECONOMY_VARIABLES)
     mvars = [v for v in list(MATERIAL_VARIABLES) + ["shortage_share"] if v in wanted]
     evars = [v for v in ECONOMY_VARIABLES if v in wanted]
     sp = batch.supply

@@ -191,8 +191,9 @@ def main(argv: list[str] | None = None) -> None:
             # standalone_mode=False: click no longer turns Ctrl-C into "Aborted!" or a silent 130
             rv = command.main(args=args, prog_name="resim", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-        if code == 0 and STATE["verbose"] and timings_line():
-            _stderr("resim: " + timings_line())
+        timings = timings_line() if code == 0 and STATE["verbose"] else None
+        if timings:
+            _stderr("resim: " + timings)
         if code == EXIT_INTERRUPTED:         # typer maps KeyboardInterrupt to Exit(130)
             line = "resim: interrupted"
     except ResimError as exc:
@@ -216,9 +217,10 @@ def main(argv: list[str] | None = None) -> None:
         code, line = EXIT_ENVIRONMENT, _line("error", f"a package resim needs cannot be imported ({exc}); "
                                                       "reinstall resim")
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()                         # a usage error (typer's click): its own message, exit 2
-            code = exc.exit_code
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()                             # a usage error (typer's click): its own message, exit 2
+            code = exit_code
         elif os.environ.get("RESIM_DEBUG"):
             raise
         else:

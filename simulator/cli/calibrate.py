@@ -64,7 +64,7 @@ def calibrate(
     draws: int = typer.Option(1000, "--draws", min=10, max=100_000, help="--posterior: posterior draws kept."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="--posterior: seed."),
 ):
-    """Fit parameters to targets (brentq or least squares), or (--posterior) sample the posterior given all the evidence."""
+    """Fit parameters to targets (brentq or least squares), or (--posterior) sample the posterior given all the evidence."""  # noqa: E501 - typer shows this line verbatim as the command's help
     if posterior:
         _posterior(scenario, target, free, out, as_json, force, prior_draws, draws, seed)
         return
@@ -127,7 +127,8 @@ def sensitivity(
     range_: Optional[List[str]] = typer.Option(
         None, "--range", "-r",
         help="dotted.key=LOW:HIGH: add a factor or replace the documented range of a key (repeatable)."),
-    metric: str = typer.Option("gdp_loss_pct", "--metric", help="Summary metric to swing (default: GDP loss, % of annual GDP)."),
+    metric: str = typer.Option(
+        "gdp_loss_pct", "--metric", help="Summary metric to swing (default: GDP loss, % of annual GDP)."),
     top: Optional[int] = typer.Option(None, "--top", help="Show only the largest N swings in the chart."),
     force: bool = FORCE_OPT,
     draws: int = typer.Option(2000, "--draws", min=0, max=200_000,
@@ -135,7 +136,7 @@ def sensitivity(
     as_json: bool = typer.Option(False, "--json", help="Print the tables as JSON on stdout (nothing else there)."),
     xlsx: Optional[Path] = XLSX_OPT,
 ):
-    """What moves the result: one-at-a-time swings (tornado) and what drives the band (first-order indices, value of information)."""
+    """What moves the result: one-at-a-time swings (tornado) and what drives the band (first-order indices, value of information)."""  # noqa: E501 - typer shows this line verbatim as the command's help
     from simulator.analysis.sensitivity import format_table, parse_range
     from simulator.analysis.sensitivity import sensitivity as run_sensitivity
     from simulator.io.outputs import check_out_dir

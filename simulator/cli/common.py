@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, overload
 
 import typer
 
@@ -200,6 +200,14 @@ def parse_sets(sets: Optional[List[str]]) -> dict:
     return out
 
 
+@overload
+def resolve_scenario(scenario: Path) -> Path: ...
+
+
+@overload
+def resolve_scenario(scenario: None) -> None: ...
+
+
 def resolve_scenario(scenario: Optional[Path]) -> Optional[Path]:
     """A SCENARIO argument: a file (a path wins), else the name of a bundled scenario (``japan-six-months``).
 
@@ -350,7 +358,7 @@ def tidy_months(df, start_date: str):
         values = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
         out[col] = values
         starts = out["start_date"] if "start_date" in out.columns else [start_date] * len(out)
-        dates = []
+        dates: list[str | None] = []
         for v, sd in zip(values, starts, strict=True):
             if v is None or not math.isfinite(v):
                 dates.append(None)

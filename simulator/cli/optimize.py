@@ -57,7 +57,8 @@ def _days(r) -> str:
     """The answer in days, rounded to what its band supports (one decimal without a band)."""
     from simulator.core.bands import decimals_for, round_to
 
-    if "stockpile_days_p05" in r._fields and math.isfinite(r.stockpile_days_p05) and math.isfinite(r.stockpile_days_p95):
+    if ("stockpile_days_p05" in r._fields and math.isfinite(r.stockpile_days_p05)
+            and math.isfinite(r.stockpile_days_p95)):
         d = max(0, decimals_for(r.stockpile_days_p05, r.stockpile_days_p95))
         return f"{round_to(r.stockpile_days, d):,.{d}f}"
     return f"{r.stockpile_days:.1f}"
@@ -92,7 +93,8 @@ def format_answers(answers, scenario) -> str:
             lines.append(f"{case:<34} {'unreachable':>10} {'':>9} {r.gdp_loss_pct_no_stockpile:>10.3f} {'':>10} "
                          f"{r.gdp_loss_pct_floor:>7.3f}")
             continue
-        be = "" if not math.isfinite(r.breakeven_probability_per_year) else f"{100 * r.breakeven_probability_per_year:.3f}"
+        be = ("" if not math.isfinite(r.breakeven_probability_per_year)
+              else f"{100 * r.breakeven_probability_per_year:.3f}")
         cost = "n/a" if not math.isfinite(r.holding_cost_jpy_bn_per_year) else f"{r.holding_cost_jpy_bn_per_year:,.1f}"
         lines.append(f"{case:<34} {_days(r):>10} {r.stockpile_t:>9,.0f} {r.gdp_loss_pct_no_stockpile:>10.3f} "
                      f"{r.gdp_loss_pct:>10.3f} {r.gdp_loss_pct_floor:>7.3f} {cost:>9} {be:>11}")
@@ -114,11 +116,14 @@ def format_answers(answers, scenario) -> str:
 def optimize(
     scenario: Optional[Path] = SCENARIO_ARG,
     max_loss_pct: float = typer.Option(0.1, "--max-loss-pct", help="Cap on the cumulative GDP loss, % of annual GDP."),
-    durations: str = typer.Option(DEFAULT_DURATIONS, "--durations", "-d", help="Restriction lengths in months, comma-separated."),
-    materials: Optional[str] = typer.Option(None, "--materials", "-m", help="Materials to size, comma-separated (default: all)."),
+    durations: str = typer.Option(
+        DEFAULT_DURATIONS, "--durations", "-d", help="Restriction lengths in months, comma-separated."),
+    materials: Optional[str] = typer.Option(
+        None, "--materials", "-m", help="Materials to size, comma-separated (default: all)."),
     max_days: float = typer.Option(730.0, "--max-days", help="Largest stockpile searched, days of baseline demand."),
     set_: Optional[List[str]] = SET_OPT,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table, the curve and the charts into this directory."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write the table, the curve and the charts into this directory."),
     force: bool = FORCE_OPT,
     draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=1, max=10_000,
                               help="Draws of the calibrated parameters for the band of each answer."),
@@ -155,10 +160,10 @@ def optimize(
                                         seed=seed)
     echo(format_answers(answers, sc))
     if out is not None:
+        import numpy as np
+
         from simulator.io.outputs import csv_writer, figure_writer, json_writer, provenance, write_atomic
         from simulator.plots import plot_cost_benefit, plot_stockpile_curve
-
-        import numpy as np
 
         # JSON has no infinity: a band beyond --max-days (inf) is written as null, like NaN
         finite = answers.replace([np.inf, -np.inf], np.nan)

@@ -62,13 +62,16 @@ def report(
     durations: Optional[str] = typer.Option(
         None, "--durations", "-d", help="Compare these restriction lengths (months) of one scenario, e.g. 3,6,12,24."),
     set_: Optional[List[str]] = SET_OPT,
-    draws: int = typer.Option(200, "--draws", help="Draws of the calibrated parameters (and of the \\[uncertainty] table) for each band, 20-5000."),
+    draws: int = typer.Option(
+        200, "--draws",
+        help="Draws of the calibrated parameters (and of the \\[uncertainty] table) for each band, 20-5000."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bands (>= 0)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Write a self-contained HTML briefing: headline with bands, timeline, sectors, levers, comparisons."""
-    if len(scenarios or []) > MAX_CASES:
-        raise ScenarioError(f"{len(scenarios)} scenario files; a report compares at most {MAX_CASES}",
+    n_files = len(scenarios or [])
+    if n_files > MAX_CASES:
+        raise ScenarioError(f"{n_files} scenario files; a report compares at most {MAX_CASES}",
                             file="resim report")
     from simulator.io.scenario import load_scenario
     from simulator.report import build_report, check_out_file, write_report

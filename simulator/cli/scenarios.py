@@ -114,7 +114,8 @@ def init(
     stem = Path(origin).stem
     header = (f"# Copied from {('the bundled scenario ' + repr(stem)) if _bundled(origin) else quoted(str(origin))} "
               "by `resim init`: edit it, then `resim run "
-              f"{target.name}`.\n# Give it a name of its own (name = \"...\") so tables and plots say what changed.\n\n")
+              f"{target.name}`.\n# Give it a name of its own (name = \"...\") so tables and plots say what "
+              "changed.\n\n")
     data = (header + text).encode("utf-8")
 
     def verify(tmp: Path) -> None:

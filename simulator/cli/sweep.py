@@ -51,7 +51,9 @@ MAX_COMPARE = 100
 
 def split_values(text: str) -> list[str]:
     """Split ``v1,v2,...`` at commas outside brackets and quotes (so lists work)."""
-    out, depth, quote, cur = [], 0, None, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, None
     for ch in text:
         if quote:
             quote = None if ch == quote else quote
@@ -159,12 +161,17 @@ def _format_table(df, cols, max_rows: int = MAX_PRINTED_ROWS) -> str:
 def sweep(
     scenario: Optional[Path] = SCENARIO_ARG,
     grid: Optional[List[str]] = typer.Option(
-        None, "--grid", "-g", help="dotted.key=v1,v2,... (repeatable; every combination runs). Lists: key=[1,2],[3,4]."),
+        None, "--grid", "-g",
+        help="dotted.key=v1,v2,... (repeatable; every combination runs). Lists: key=[1,2],[3,4]."),
     samples: Optional[int] = typer.Option(
-        None, "--samples", "-n", help="Monte Carlo: this many draws from the scenario's \\[uncertainty] table, each paired with a draw of the calibrated parameters."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the draws (--samples, and the bands of --grid; same seed, same results)."),
+        None, "--samples", "-n",
+        help="Monte Carlo: this many draws from the scenario's \\[uncertainty] table, each paired with a draw of "
+             "the calibrated parameters."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the draws (--samples, and the bands of --grid; same seed, same results)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write sweep.csv and plots into this directory."),
-    monthly: bool = typer.Option(False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
+    monthly: bool = typer.Option(
+        False, "--monthly", help="Also write monthly.csv (tidy, one row per scenario, month, item and variable)."),
     set_: Optional[List[str]] = SET_OPT,
     force: bool = FORCE_OPT,
     scheduler: Optional[str] = typer.Option(
@@ -228,6 +235,7 @@ def sweep(
                          f"{', '.join(parsed)}")
                     echo(_format_table(summary, list(parsed) + list(HEADLINE)))
             else:
+                assert samples is not None             # checked above: --grid or --samples, one of them
                 try:
                     summary, month, writers = _sample_run(sc, samples, seed, monthly, out is not None, client)
                 except ScenarioError as exc:
@@ -289,6 +297,7 @@ def _check_size(sc, grid: dict | None, samples: int | None, monthly: bool, want_
         paths = want_files and n <= MAX_PATH_LINES and not remote
         check_batch(sc, n, source="--grid", monthly=bool(monthly or paths), grid_keys=len(grid), chunk=chunk)
     else:
+        assert samples is not None                     # no grid: the sweep checked that --samples is given
         fan = False if remote else ["cumulative_gdp_loss_pct"]
         check_batch(sc, samples, source="--samples", monthly=True if monthly else fan, chunk=chunk)
 
@@ -298,7 +307,7 @@ class _chunk_size:
 
     def __init__(self, chunk: int | None):
         self.chunk = chunk
-        self.old = None
+        self.old: int | None = None
 
     def __enter__(self):
         if self.chunk is not None:
@@ -308,7 +317,7 @@ class _chunk_size:
         return self
 
     def __exit__(self, *exc):
-        if self.chunk is not None:
+        if self.old is not None:                       # set by __enter__ when there is a --chunk
             from simulator.core import executor
 
             executor.DEFAULT_CHUNK = self.old
@@ -368,8 +377,8 @@ def _sample_run(sc, n: int, seed: int, monthly: bool, want_files: bool, client=N
 
     # one engine pass gives both the summary and the paths for the fan chart
     # (on a Dask cluster only the summary comes back: no fan chart)
-    summary, month = _sample_frames(sc, n, seed, None, want_summary=True,
-                                    monthly=True if monthly else (["cumulative_gdp_loss_pct"] if client is None else False),
+    fan = ["cumulative_gdp_loss_pct"] if client is None else False
+    summary, month = _sample_frames(sc, n, seed, None, want_summary=True, monthly=True if monthly else fan,
                                     progress=not quiet(), client=client)
     writers = {"sweep.csv": csv_writer(summary)}
     if monthly:
@@ -398,9 +407,11 @@ def compare(
         None, help="One scenario with --durations, or several scenario files (default: the bundled one).",
         show_default=False),
     durations: Optional[str] = typer.Option(
-        None, "--durations", "-d", help=f"Restriction lengths in months, e.g. {DEFAULT_DURATIONS} (the default with no files)."),
+        None, "--durations", "-d",
+        help=f"Restriction lengths in months, e.g. {DEFAULT_DURATIONS} (the default with no files)."),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Write compare.png, sectors.png, compare.csv, monthly.csv here (default: only ./resim-compare.png)."),
+        None, "--out", "-o",
+        help="Write compare.png, sectors.png, compare.csv, monthly.csv here (default: only ./resim-compare.png)."),
     top: int = typer.Option(10, "--top", help="Sectors in the sector chart."),
     set_: Optional[List[str]] = SET_OPT,
     force: bool = FORCE_OPT,
@@ -495,7 +506,8 @@ def _compare_items(files: list, durations: str | None, sets) -> list:
                 raise ScenarioError(f"{d:g} months: {exc.message}", file="--durations", key=exc.key) from None
             items.append((f"{d:g} months", sc))
         return items
-    items, seen = [], {}
+    items = []
+    seen: dict[str, int] = {}
     for f in files:
         sc = load(f, sets)
         label = sc.name or Path(resolve_scenario(f)).stem

@@ -1,2 +1,5 @@
-"""The batch engine: parameter tables, the engine joining the two model layers,
-chunked and parallel execution, and results as arrays and tidy tables."""
+"""The batch engine.
+
+Parameter tables, the engine joining the two model layers, chunked and
+parallel execution, and results as arrays and tidy tables.
+"""

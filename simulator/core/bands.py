@@ -203,7 +203,10 @@ def band_column(central: Sequence[float], low: Sequence[float], high: Sequence[f
     c, lo, hi = (np.asarray(v, float) for v in (central, low, high))
     widths = np.abs(hi - lo)
     widths = widths[np.isfinite(widths) & (widths > 0)]
-    d = decimals_for(0.0, float(widths.min())) if len(widths) else decimals_for(0.0, float(np.nanmax(np.abs(c)) or 0), 3)
+    if len(widths):
+        d = decimals_for(0.0, float(widths.min()))
+    else:
+        d = decimals_for(0.0, float(np.nanmax(np.abs(c)) or 0), 3)
     sep = "," if thousands else ""
     return [f"{_fmt(a, d, sep)} ({_fmt(b, d, sep)}–{_fmt(e, d, sep)})" if np.isfinite(a) else "n/a"
-            for a, b, e in zip(c, lo, hi)]
+            for a, b, e in zip(c, lo, hi, strict=True)]

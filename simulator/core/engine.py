@@ -225,15 +225,19 @@ def simulate(p: ParamTable, keep_sector_paths: bool = False) -> BatchResult:
 
 
 def _gross_losses(p: ParamTable, direct: np.ndarray, keep_sector_paths: bool) -> dict[str, np.ndarray]:
-    """Input-output propagation of direct losses (B, H, F), month by month, before catch-up."""
+    """Input-output propagation of direct losses (B, H, F), month by month, before catch-up.
+
+    The ``sector_paths`` entry (B, H, n) is there only with ``keep_sector_paths``.
+    """
     st = p.spec.economy
     B, H, _ = direct.shape
     n = len(st.va_ratio)
     gdp = p["economy.gdp_jpy_bn"]
     rows_b, rows_h = np.nonzero(direct.max(axis=2) > ROUND_OFF)
     out_month = st.output_jpy_bn_per_month
-    res = {"gdp": np.zeros((B, H)), "output": np.zeros((B, H)), "sector_output": np.zeros((B, n)),
-           "sector_paths": np.zeros((B, H, n)) if keep_sector_paths else None}
+    res = {"gdp": np.zeros((B, H)), "output": np.zeros((B, H)), "sector_output": np.zeros((B, n))}
+    if keep_sector_paths:
+        res["sector_paths"] = np.zeros((B, H, n))
     chunk = max(1, 2_000_000 // max(1, n))
     for lo in range(0, len(rows_b), chunk):
         rb, rh = rows_b[lo:lo + chunk], rows_h[lo:lo + chunk]

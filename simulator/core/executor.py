@@ -174,17 +174,17 @@ def _run_local(table, bounds, progress, workers, backend="threads"):
                 if progress is not None:
                     progress(hi - lo)
             return parts
-        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+        from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
         _warm_up(table)
-        parts = [None] * len(bounds)
+        done: list[dict[str, np.ndarray] | None] = [None] * len(bounds)     # filled in as chunks finish
         if backend == "processes":
             import multiprocessing as mp
 
             # fork: workers start at once with everything imported and cached
             # (spawn would re-import numpy, pandas and numba in each)
             method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-            pool_cm = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+            pool_cm: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
         else:
             pool_cm = ThreadPoolExecutor(max_workers=workers)
         with pool_cm as pool:
@@ -192,7 +192,7 @@ def _run_local(table, bounds, progress, workers, backend="threads"):
             try:
                 for f in as_completed(futures):
                     i = futures[f]
-                    parts[i] = f.result()
+                    done[i] = f.result()
                     if progress is not None:
                         progress(bounds[i][1] - bounds[i][0])
             except BaseException:
@@ -201,7 +201,7 @@ def _run_local(table, bounds, progress, workers, backend="threads"):
                 for f in futures:
                     f.cancel()
                 raise
-        return parts
+        return done
 
 
 def _run_dask(table, bounds, progress, client):

@@ -10,6 +10,7 @@ one code path builds the engine's inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,14 +18,20 @@ from simulator.core.spec import STRUCTURAL_KEYS, BatchSpec, batch_key, batch_spe
 from simulator.errors import ScenarioError
 from simulator.io.scenario import Scenario
 
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
 #: Keys that only label a scenario.
 LABEL_KEYS = ("name", "description")
 
 
 @dataclass(frozen=True)
 class ParamTable:
-    """A batch: what it shares (:class:`~simulator.core.spec.BatchSpec`) and the
-    per-scenario values of every other numeric key, (B,) or (B, L), by dotted key."""
+    """A batch of scenarios sharing one structure.
+
+    What the scenarios share (:class:`~simulator.core.spec.BatchSpec`) and the
+    per-scenario values of every other numeric key, (B,) or (B, L), by dotted key.
+    """
 
     spec: BatchSpec
     values: dict
@@ -85,9 +92,9 @@ def field_bounds(key: str) -> tuple:
 
     from simulator.io.scenario import Material
 
-    model = Scenario
+    model: type[BaseModel] | None = Scenario
     parts = key.split(".")
-    info = None
+    info: FieldInfo | None = None
     i = 0
     while i < len(parts):
         part = parts[i]
@@ -104,6 +111,7 @@ def field_bounds(key: str) -> tuple:
         ann = info.annotation
         model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
         i += 1
+    assert info is not None                     # a key has at least one part, each found or raised on
     bounds = {"ge": None, "gt": None, "le": None, "lt": None}
     for meta in info.metadata:
         for name in bounds:
@@ -135,7 +143,8 @@ def check_values(key: str, values: np.ndarray) -> None:
         allowed = " and ".join(
             f"{op} {v:g}" for op, v in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if v is not None
         ) or "finite numbers"
-        raise ScenarioError(f"value {float(values[bad][0]):g} is out of range; allowed: {allowed}", file="sweep", key=key)
+        raise ScenarioError(f"value {float(values[bad][0]):g} is out of range; allowed: {allowed}",
+                            file="sweep", key=key)
 
 
 def with_values(base: Scenario, n: int, overrides: dict[str, np.ndarray]) -> ParamTable:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulator.core.bands import BAND_METRICS, BAND_SUFFIXES, percentiles
 from simulator.core.engine import BatchResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulator.io.scenario import Scenario
 
 # pandas is imported inside the table properties: the printed summary of
 # ``resim run`` does not need it (0.3 s of a cold start).
@@ -120,7 +126,7 @@ class Result:
         The parameters the band's draws vary.
     """
 
-    scenario: object
+    scenario: Scenario
     batch: BatchResult
     index: int = 0
     band_rows: np.ndarray | None = None
@@ -139,20 +145,24 @@ class Result:
 
     @cached_property
     def dates(self) -> list[str]:
+        """Calendar labels YYYY-MM of the horizon's months."""
         return month_labels(self.scenario.start_date, self.scenario.horizon_months)
 
     @cached_property
     def summary(self) -> dict:
-        """Headline numbers (JSON-ready). ``gdp_loss_pct`` is the cumulative GDP
-        loss over the horizon as % of one year's GDP, positive for a loss."""
+        """Headline numbers (JSON-ready).
+
+        ``gdp_loss_pct`` is the cumulative GDP loss over the horizon as % of
+        one year's GDP, positive for a loss.
+        """
         arrays = summary_arrays(self.batch)
-        out = {"scenario": self.scenario.name or "(unnamed)"}
+        out: dict[str, Any] = {"scenario": self.scenario.name or "(unnamed)"}
         for k, v in arrays.items():
             out[k] = _clean(v[self.index])
             if self.has_band and k in BAND_METRICS:
-                for suffix, q in zip(BAND_SUFFIXES, self._band(v)):
+                for suffix, q in zip(BAND_SUFFIXES, self._band(v), strict=True):
                     out[k + suffix] = _clean(q)
-        out["band_draws"] = len(self.band_rows) if self.has_band else 0
+        out["band_draws"] = 0 if self.band_rows is None else len(self.band_rows)   # 0 without a band
         out["band_seed"] = self.band_seed if self.has_band else None
         fs = out["first_shortage_month"]
         out["first_shortage_date"] = None if fs is None else self.dates[int(fs)]
@@ -187,6 +197,7 @@ class Result:
         if not self.has_band:
             return None
         rows = self.band_rows
+        assert rows is not None                 # has_band
         params = {k: self.batch.params[k][rows] for k in self.band_keys}
         metrics = {k: v[rows] for k, v in summary_arrays(self.batch).items()}
         return pd.DataFrame({"draw": np.arange(len(rows)), **params, **metrics})
@@ -209,8 +220,11 @@ class Result:
 
     @cached_property
     def monthly(self) -> pd.DataFrame:
-        """Tidy long table: month, date, kind (material/sector/economy), item,
-        variable (unit in the name), value."""
+        """Tidy long table of every monthly path.
+
+        Columns: month, date, kind (material/sector/economy), item, variable
+        (unit in the name), value.
+        """
         import pandas as pd
 
         mm = self.materials_monthly.melt(
@@ -239,8 +253,10 @@ class Result:
         return pd.concat(parts, ignore_index=True)
 
     def top_sectors(self, k: int = 5) -> list[dict]:
-        """The ``k`` first rows of :attr:`sectors` with a loss, as dicts (code,
-        name, gdp_loss_jpy_bn, share_of_loss); computed without pandas."""
+        """The ``k`` first rows of :attr:`sectors` with a loss, as dicts.
+
+        Each has code, name, gdp_loss_jpy_bn and share_of_loss; computed without pandas.
+        """
         b, i = self.batch, self.index
         st = b.spec
         loss = b.sector_gdp_loss_jpy_bn[i]

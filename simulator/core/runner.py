@@ -87,14 +87,14 @@ def banded_summary(scenario: Scenario, n: int, arrays: dict[str, np.ndarray], *,
             yield with_values(scenario, (hi - lo) * width, values)
 
     parts: dict[str, list[np.ndarray]] = {}
-    for lo, got in zip(range(0, n, per_block), iter_summary(tables(), workers=workers)):
+    for lo, got in zip(range(0, n, per_block), iter_summary(tables(), workers=workers), strict=True):
         points = min(per_block, n - lo)
         for key, v in got.items():
             grid = np.asarray(v, float).reshape(points, width)
             parts.setdefault(key, []).append(grid[:, 0])
             if band and key in BAND_METRICS:
                 q = percentiles(grid[:, 1:], axis=1)
-                for suffix, row in zip(BAND_SUFFIXES, q):
+                for suffix, row in zip(BAND_SUFFIXES, q, strict=True):
                     parts.setdefault(key + suffix, []).append(row)
         if progress is not None:
             progress(points)

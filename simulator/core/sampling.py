@@ -53,7 +53,9 @@ def sample_values(distributions: Mapping[str, Distribution | Mapping], n: int, s
         lo = ge if ge is not None else (np.nextafter(gt, np.inf) if gt is not None else -np.inf)
         hi = le if le is not None else (np.nextafter(lt, -np.inf) if lt is not None else np.inf)
         where = f"uncertainty.{key}"
+        # Distribution's validator guarantees the fields each kind needs
         if dist.dist in ("uniform", "triangular"):
+            assert dist.low is not None and dist.high is not None
             if dist.low < lo or dist.high > hi:
                 raise ScenarioError(
                     f"the range {dist.low:g}..{dist.high:g} leaves the allowed range "
@@ -63,17 +65,20 @@ def sample_values(distributions: Mapping[str, Distribution | Mapping], n: int, s
             elif dist.dist == "uniform":
                 frozen = stats.uniform(loc=dist.low, scale=dist.high - dist.low)
             else:
+                assert dist.mode is not None
                 width = dist.high - dist.low
                 frozen = stats.triang(c=(dist.mode - dist.low) / width, loc=dist.low, scale=width)
         elif dist.dist == "normal":
             frozen = stats.norm(loc=dist.mean, scale=dist.sd)
         else:
             # mean and sd of the parameter itself -> parameters of its logarithm
+            assert dist.mean is not None and dist.sd is not None
             sigma2 = math.log1p((dist.sd / dist.mean) ** 2)
             frozen = stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(dist.mean) - sigma2 / 2))
         rng = np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
         u = rng.random(n)
         if frozen is None:
+            assert dist.low is not None             # a zero-width uniform or triangular range
             out[key] = np.full(n, float(dist.low))
             continue
         f_lo, f_hi = frozen.cdf(lo), frozen.cdf(hi)

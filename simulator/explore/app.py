@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from simulator.errors import ResimError
 from simulator.explore.state import Session, scenario_toml
 from simulator.report.figures import COLORS, RESTRICTION_SHADE, material_color
 from simulator.report.format import fmt_interval, fmt_month_interval, material_name, month_label
 
+if TYPE_CHECKING:
+    from dash.dcc import Graph
+
 ASSETS = Path(__file__).parent / "assets"
 PIN_COLOR = "#7f7f7f"
-_GRAPH_CONFIG = {"displaylogo": False, "responsive": False, "displayModeBar": "hover",
-                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
-                 "toImageButtonOptions": {"format": "svg", "filename": "resim-explore"}}
+_GRAPH_CONFIG: Graph.Config = {"displaylogo": False, "responsive": False, "displayModeBar": "hover",
+                               "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+                               "toImageButtonOptions": {"format": "svg", "filename": "resim-explore"}}
 
 
 class Explorer:
@@ -44,12 +48,14 @@ class Explorer:
 
     def __init__(self, scenario=None, draws: int = 200, warm: bool = True):
         import dash
+
         from simulator.io.scenario import load_scenario
 
         sc = scenario if scenario is not None else load_scenario()
         self.session = Session(sc, draws=draws)
         self.app = dash.Dash(
-            __name__, title="resim explore", update_title=None, assets_folder=str(ASSETS),
+            # update_title "": the tab title stays put while callbacks run (Dash: "None or ''")
+            __name__, title="resim explore", update_title="", assets_folder=str(ASSETS),
             serve_locally=True, suppress_callback_exceptions=False,
         )
         self.app.layout = _layout(self.session)
@@ -71,9 +77,12 @@ class Explorer:
             pass
         self.app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_props_check=False)
 
-    def show(self, port: int | None = None, height: int = 1100, mode: str = "inline") -> None:
-        """Display inside a Jupyter notebook (Dash runs the server in a background thread on
-        127.0.0.1; ``port=None`` picks a free one)."""
+    def show(self, port: int | None = None, height: int = 1100,
+             mode: Literal["inline", "external", "jupyterlab", "tab"] = "inline") -> None:
+        """Display inside a Jupyter notebook.
+
+        Dash runs the server in a background thread on 127.0.0.1; ``port=None`` picks a free one.
+        """
         import logging
 
         if port is None:
@@ -109,6 +118,7 @@ def _free_port() -> int:
 def _control(c, value):
     from dash import dcc, html
 
+    widget: dcc.Slider | dcc.RadioItems | dcc.Dropdown
     if c.kind == "slider":
         span = c.max - c.min
         every = 6 if c.id in ("duration", "start") else None
@@ -122,7 +132,8 @@ def _control(c, value):
                             className="slider")
         del span
     elif len(c.options) <= 3:
-        widget = dcc.RadioItems(id=f"ctl-{c.id}", options=[{"label": o.replace("_", " "), "value": o} for o in c.options],
+        widget = dcc.RadioItems(id=f"ctl-{c.id}",
+                                options=[{"label": o.replace("_", " "), "value": o} for o in c.options],
                                 value=value, inline=True, className="radio")
     else:
         widget = dcc.Dropdown(id=f"ctl-{c.id}", options=[{"label": o.replace("_", " "), "value": o} for o in c.options],
@@ -227,6 +238,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def gdp_figure(central, band, pinned):
+    """Plotly figure of the monthly GDP loss: now, its band (if any) and the pinned setting (if any)."""
     sc, em = central.scenario, central.result.economy_monthly
     x = em["month"].tolist()
     data = []
@@ -246,6 +258,7 @@ def gdp_figure(central, band, pinned):
 
 
 def stocks_figure(central, band, pinned):
+    """Plotly figure of each material's stocks in months of demand: now, its band and the pinned setting."""
     sc = central.scenario
     mm = central.result.materials_monthly
     data = []
@@ -271,6 +284,7 @@ def stocks_figure(central, band, pinned):
 
 
 def sectors_figure(central, pinned, sectors=None, top: int = 8):
+    """Plotly bar chart of the ``top`` sectors by GDP loss, with whiskers once ``sectors`` has their band."""
     sec = sectors if sectors is not None else central.result.sectors
     sec = sec[sec["gdp_loss_jpy_bn"] > 0].head(top)
     names = sec["name"].tolist()[::-1]
@@ -290,15 +304,16 @@ def sectors_figure(central, pinned, sectors=None, top: int = 8):
     data.append(now)
     title = "Sectors that lose the most (GDP loss over the horizon" + (
         "; whiskers: 5\u201395 % band)" if sectors is not None else "; band on its way)")
-    layout = {"title": {"text": title, "x": 0.01,
-                        "font": {"size": 15}},
-              "height": 70 + 30 * max(len(names), 1) * (1.6 if pinned is not None else 1),
-              "margin": {"l": 210, "r": 16, "t": 40, "b": 40}, "barmode": "group",
-              "xaxis": {"title": {"text": "bn yen"}, "gridcolor": "#eee"}, "yaxis": {"automargin": True},
-              "plot_bgcolor": "white", "paper_bgcolor": "white", "showlegend": pinned is not None,
-              "legend": {"orientation": "h", "y": -0.12, "x": 0, "xanchor": "left", "yanchor": "top"},
-              "font": {"family": "Helvetica Neue, Helvetica, Arial, Liberation Sans, sans-serif", "size": 12},
-              "uirevision": "keep"}
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0.01, "font": {"size": 15}},
+        "height": 70 + 30 * max(len(names), 1) * (1.6 if pinned is not None else 1),
+        "margin": {"l": 210, "r": 16, "t": 40, "b": 40}, "barmode": "group",
+        "xaxis": {"title": {"text": "bn yen"}, "gridcolor": "#eee"}, "yaxis": {"automargin": True},
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "showlegend": pinned is not None,
+        "legend": {"orientation": "h", "y": -0.12, "x": 0, "xanchor": "left", "yanchor": "top"},
+        "font": {"family": "Helvetica Neue, Helvetica, Arial, Liberation Sans, sans-serif", "size": 12},
+        "uirevision": "keep",
+    }
     if not names:
         layout["annotations"] = [{"text": "No sector loses output", "showarrow": False, "xref": "paper",
                                   "yref": "paper", "x": 0.5, "y": 0.5}]
@@ -353,7 +368,8 @@ def headline(central, band, pinned, pinned_band):
         changed = ", ".join(f"{k} = {v}" for k, v in pinned.overrides.items()) or "the loaded scenario"
         children.append(html.P([html.Strong("Pinned: "), f"{ptext} ({changed}); now {dtext} against it."],
                                className="pinned", id="pinned-summary"))
-    return html.Div(children, **{"data-band": band_state})
+    data_attributes: dict[str, Any] = {"data-band": band_state}
+    return html.Div(children, **data_attributes)
 
 
 # --------------------------------------------------------------------------
@@ -361,7 +377,10 @@ def headline(central, band, pinned, pinned_band):
 # --------------------------------------------------------------------------
 
 def _callbacks(app, session: Session) -> None:
-    """update (central, at once) -> add_band (the posterior band) -> add_sectors (sector band)."""
+    """Register the callback chain: ``update`` (central, at once) -> ``add_band`` -> ``add_sectors``.
+
+    ``add_band`` adds the posterior band, ``add_sectors`` the sector band.
+    """
     from dash import Input, Output, State, dcc, no_update
     from dash.exceptions import PreventUpdate
 
@@ -388,7 +407,7 @@ def _callbacks(app, session: Session) -> None:
     @app.callback(Output("headline", "children"), *figs, Output("status", "children"), Output("current", "data"),
                   *inputs, Input("pinned", "data"))
     def update(*values):
-        settings = dict(zip(ids, values[:-1]))
+        settings = dict(zip(ids, values[:-1], strict=True))     # one value per control, then the pin
         t = time.perf_counter()
         try:
             central = session.central(settings)

@@ -79,6 +79,7 @@ def controls_for(sc) -> list[Control]:
 
 
 def initial_settings(sc, controls: list[Control]) -> dict[str, Any]:
+    """The scenario's value of each control, by control id (a monthly severity profile: its mean)."""
     out = {}
     for c in controls:
         v = sc.get(c.key)
@@ -106,6 +107,7 @@ def overrides_for(settings: dict, initial: dict, controls: list[Control]) -> dic
 
 
 def settings_key(settings: dict, controls: list[Control]) -> tuple:
+    """A hashable cache key for the settings of the controls (sliders rounded to 9 decimals; unset ones left out)."""
     return tuple((c.id, round(float(settings[c.id]), 9) if c.kind == "slider" else settings[c.id])
                  for c in controls if settings.get(c.id) not in (None, ""))
 
@@ -176,6 +178,7 @@ class Session:
 
     # -- runs ---------------------------------------------------------------
     def scenario_for(self, settings: dict):
+        """The scenario for some settings, and the dotted-key overrides that make it from the loaded one."""
         over = overrides_for(settings, self.initial, self.controls)
         return self.base.with_overrides(over) if over else self.base, over
 
@@ -217,9 +220,11 @@ class Session:
         return self._sectors.get_or(key, lambda: sector_band(c.scenario, c.result, b.draws, self.sector_draws))
 
     def cached_sectors(self, settings: dict):
+        """The sector band of one setting if it is cached, else None (never computes)."""
         return self._sectors.peek(settings_key(settings, self.controls))
 
     def cached_band(self, settings: dict):
+        """The band of one setting if it is cached, else None (never computes)."""
         return self._bands.peek(settings_key(settings, self.controls))
 
     def warm_up(self) -> None:
@@ -232,6 +237,7 @@ class Session:
         threading.Thread(target=work, name="resim-explore-warmup", daemon=True).start()
 
     def month_label(self, sc, month) -> str:
+        """Calendar month of month index ``month`` of scenario ``sc``."""
         return month_label(sc.start_date, month)
 
 

@@ -196,7 +196,7 @@ def load(name: str, structure_type):
     try:
         with np.load(io.BytesIO(payload)) as z:     # arrays only: numpy refuses objects by default
             meta = json.loads(str(z["meta"]))
-            values = {}
+            values: dict[str, np.ndarray | tuple[np.ndarray, ...]] = {}
             for f in dataclasses.fields(structure_type):
                 if f.name in meta["tuples"]:
                     n = int(meta["tuples"][f.name])
@@ -238,7 +238,7 @@ def store(name: str, structure, codes: tuple, names: tuple) -> None:
             return
     meta = json.dumps({"codes": list(codes), "names": list(names), "tuples": tuples})
     buf = io.BytesIO()
-    np.savez(buf, meta=np.array(meta), **arrays)
+    np.savez(buf, meta=np.array(meta), **arrays)  # type: ignore[arg-type]  # keys: field names, never allow_pickle
     payload = buf.getvalue()
     header = MAGIC + b" " + name.encode() + b" " + hashlib.sha256(payload).hexdigest().encode() + b"\n"
     tmp = None

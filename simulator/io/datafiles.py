@@ -78,8 +78,11 @@ class DataFiles:
         return out
 
     def sha256(self) -> dict[str, str]:
-        """Content hash of every regular file that exists, by label (read in blocks; a file over
-        the table-file cap, or one that is not a regular file, is listed as not hashed)."""
+        """Content hash of every regular file that exists, by label.
+
+        Files are read in blocks; a file over the table-file cap, or one that is
+        not a regular file, is listed as not hashed.
+        """
         import os
         import stat
 

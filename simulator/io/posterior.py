@@ -19,7 +19,6 @@ import numpy as np
 from simulator.errors import DataError
 from simulator.io.datafiles import data_dir
 
-
 #: Environment variable naming a folder with your own posterior (``resim calibrate --posterior --out``).
 POSTERIOR_ENV = "RESIM_POSTERIOR"
 

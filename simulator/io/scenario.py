@@ -23,19 +23,21 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
-    PrivateAttr,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from simulator.errors import ScenarioError
 from simulator.io.datafiles import BUNDLED_TABLES, DataFiles, resolve_data_files
@@ -130,11 +132,14 @@ class Restriction(_Model):
 
     held_share: Share = Field(
         0.0,
-        description="Share of the orders the restriction refuses that China holds at export and ships when it ends (1 = an informal halt such as 2010's; 0 = a ban: refused orders are cancelled and re-placed elsewhere). Cargo already in the pipeline at the start is always held.",
+        description="Share of the orders the restriction refuses that China holds at export and ships when it ends "
+                    "(1 = an informal halt such as 2010's; 0 = a ban: refused orders are cancelled and re-placed "
+                    "elsewhere). Cargo already in the pipeline at the start is always held.",
     )
     transit_months: float = Field(
         0.5, ge=0.0, le=12.0,
-        description="Last part of the lead time, after export (shipping and customs): Chinese shipments already this close to arrival when a restriction starts still arrive.",
+        description="Last part of the lead time, after export (shipping and customs): Chinese shipments "
+                    "already this close to arrival when a restriction starts still arrive.",
     )
 
     @model_validator(mode="after")
@@ -176,7 +181,8 @@ class Material(_Model):
     )
     stockpile_cover_days: float | None = Field(
         None, ge=0.0, le=3650.0,
-        description="National stockpile of this material in days of baseline demand; empty = stockpile.national.cover_days.",
+        description="National stockpile of this material in days of baseline demand; "
+                    "empty = stockpile.national.cover_days.",
     )
     corporate_cover_scale: float = Field(
         1.0, ge=0.0, le=20.0,
@@ -188,7 +194,8 @@ class Material(_Model):
     )
     allied_stock_days: float | None = Field(
         None, ge=0.0, le=3650.0,
-        description="Allied stocks of this material pledged to Japan, days of Japan's baseline demand; empty = allies.stock_days.",
+        description="Allied stocks of this material pledged to Japan, days of Japan's baseline demand; "
+                    "empty = allies.stock_days.",
     )
     price_jpy_per_kg: float | None = Field(
         None, ge=0.01, le=1e7,
@@ -197,8 +204,11 @@ class Material(_Model):
 
 
 class Inventory(_Model):
-    """Corporate inventories. Each application of the use table is a firm group holding its own cover
-    (``criticality.csv``: lean auto lines ~5 weeks, magnet makers ~2-3 months, traders ~3 months)."""
+    """Corporate inventories.
+
+    Each application of the use table is a firm group holding its own cover
+    (``criticality.csv``: lean auto lines ~5 weeks, magnet makers ~2-3 months, traders ~3 months).
+    """
 
     cover_scale: float = Field(
         0.73, ge=0.0, le=20.0,
@@ -219,11 +229,15 @@ class NationalStockpile(_Model):
 
     cover_days: float = Field(
         30.0, ge=0.0, le=3650.0,
-        description="Holdings in days of baseline demand (target 60 days; actual rare-earth holdings are secret, assumed 50 % filled).",
+        description="Holdings in days of baseline demand (target 60 days; actual rare-earth holdings are secret, "
+                    "assumed 50 % filled).",
     )
     strategy: Literal["on_shortage", "immediate", "reserve_for_priority", "none"] = Field(
         "on_shortage",
-        description="on_shortage: release once corporate cover falls below the trigger, after a decision delay; immediate: release from the start of the restriction; reserve_for_priority: like on_shortage, but only the economy.priority_sectors' share of the shortfall, earmarked for them; none: never release.",
+        description="on_shortage: release once corporate cover falls below the trigger, after a decision delay; "
+                    "immediate: release from the start of the restriction; "
+                    "reserve_for_priority: like on_shortage, but only the economy.priority_sectors' share of the "
+                    "shortfall, earmarked for them; none: never release.",
     )
     trigger_cover_months: float = Field(
         1.0, ge=0.0, le=60.0,
@@ -252,6 +266,8 @@ class StockpileCost(_Model):
 
 
 class Stockpile(_Model):
+    """The national stockpile and what holding it costs."""
+
     national: NationalStockpile = NationalStockpile()
     cost: StockpileCost = StockpileCost()
 
@@ -265,7 +281,8 @@ class Allies(_Model):
     )
     delay_months: float = Field(
         2.0, ge=0.0, le=60.0,
-        description="Months from the restriction start until partners accept orders (coordination); shipments then take restriction.lead_time_normal_months.",
+        description="Months from the restriction start until partners accept orders (coordination); shipments then "
+                    "take restriction.lead_time_normal_months.",
     )
     max_share_per_month: float = Field(
         0.25, ge=1e-3, le=10.0,
@@ -274,6 +291,8 @@ class Allies(_Model):
 
 
 class Ramp(_Model):
+    """A linear ramp that starts some months into the restriction (base of the ramped levers)."""
+
     delay_months: float = Field(
         3.0, ge=0.0, le=600.0, description="Months after the restriction starts before the ramp begins.",
     )
@@ -289,7 +308,9 @@ class AlternativeSupply(Ramp):
 class Substitution(Ramp):
     """Substitution and thrifting ramping up to materials.<id>.substitution_max_share."""
 
-    delay_months: float = Field(2.0, ge=0.0, le=600.0, description="Months after the restriction starts before demand reduction begins.")
+    delay_months: float = Field(
+        2.0, ge=0.0, le=600.0, description="Months after the restriction starts before demand reduction begins.",
+    )
 
 
 class Economy(_Model):
@@ -297,15 +318,21 @@ class Economy(_Model):
 
     table: str = Field(
         "mic2015_37", min_length=1, max_length=MAX_PATH,
-        description="Input-output table: 'mic2015_37', 'mic2015_185', a directory with the same file layout (relative to the scenario file; docs/byo-data.md), or 'pymrio:PATH', a system pymrio reads (EXIOBASE 3, OECD ICIO, a saved IOSystem), one region of it (economy.region).",
+        description="Input-output table: 'mic2015_37', 'mic2015_185', a directory with the same file layout "
+                    "(relative to the scenario file; docs/byo-data.md), or 'pymrio:PATH', a system pymrio reads "
+                    "(EXIOBASE 3, OECD ICIO, a saved IOSystem), one region of it (economy.region).",
     )
     use_table: str | None = Field(
         None, min_length=1, max_length=MAX_PATH,
-        description="Folder of the physical use table (use_table.csv, criticality.csv, applications.csv, final_links.csv, made_to_order.csv; relative to the scenario file); leave it out for the bundled one.",
+        description="Folder of the physical use table (use_table.csv, criticality.csv, applications.csv, "
+                    "final_links.csv, made_to_order.csv; relative to the scenario file); "
+                    "leave it out for the bundled one.",
     )
     region: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()&'-]{0,63}$",
-        description="Region of a 'pymrio:' table, as the system labels it (e.g. 'JP' in EXIOBASE, 'JPN' in OECD ICIO); empty = the region labelled JP, JPN or Japan. Only with economy.table = 'pymrio:PATH'.",
+        description="Region of a 'pymrio:' table, as the system labels it (e.g. 'JP' in EXIOBASE, "
+                    "'JPN' in OECD ICIO); empty = the region labelled JP, JPN or Japan. "
+                    "Only with economy.table = 'pymrio:PATH'.",
     )
     gdp_jpy_bn: float = Field(
         609_300.0, ge=1e3, le=1e8,
@@ -313,26 +340,36 @@ class Economy(_Model):
     )
     criticality_scale: float = Field(
         1.0, ge=0.0, le=10.0,
-        description="Multiplier on every application's short-run criticality (capped at 1), for sweeps and calibration.",
+        description="Multiplier on every application's short-run criticality (capped at 1), for sweeps and "
+                    "calibration.",
     )
     criticality: Share = Field(
         0.5,
-        description="Strength of downstream propagation: share of a customer's output lost per unit of lost domestic supply of a critical input.",
+        description="Strength of downstream propagation: share of a customer's output lost per unit of lost "
+                    "domestic supply of a critical input.",
     )
     critical_input_min_share: Share = Field(
         0.03,
-        description="An input is critical to a customer if it is at least this share of the customer's output (input coefficient).",
+        description="An input is critical to a customer if it is at least this share of the customer's output "
+                    "(input coefficient).",
     )
     allocation: Literal["proportional", "market", "priority", "value_added"] = Field(
         "market",
-        description="How scarce material is shared among applications: proportional to need; market (a share 'reallocation' goes to the highest bidders first: value of the final product per kg x criticality); priority (applications of economy.priority_sectors first, the rest by market); value_added (all of it to the applications with the most value added at risk per tonne first).",
+        description="How scarce material is shared among applications: proportional to need; "
+                    "market (a share 'reallocation' goes to the highest bidders first: value of the final product "
+                    "per kg x criticality); priority (applications of economy.priority_sectors first, the rest by "
+                    "market); value_added (all of it to the applications with the most value added at risk per "
+                    "tonne first).",
     )
     reallocation: Share = Field(
         0.5,
-        description="allocation = 'market' or 'priority': share of scarce material that goes to the highest bidders first (0 = pro-rata, 1 = full triage).",
+        description="allocation = 'market' or 'priority': share of scarce material that goes to the highest bidders "
+                    "first (0 = pro-rata, 1 = full triage).",
     )
     priority_sectors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        [], max_length=MAX_PRIORITY_SECTORS, description="allocation = 'priority': applications bought or assembled by these sector codes are served in full first, in this order; strategy = 'reserve_for_priority': national releases go only to them.",
+        [], max_length=MAX_PRIORITY_SECTORS,
+        description="allocation = 'priority': applications bought or assembled by these sector codes are served in "
+                    "full first, in this order; strategy = 'reserve_for_priority': national releases go only to them.",
     )
 
 
@@ -341,11 +378,14 @@ class Recovery(_Model):
 
     ramp_months: float = Field(
         1.0, ge=0.0, le=24.0,
-        description="Months a production line takes from a full stop back to normal output once material is back (linear; 0 = at once).",
+        description="Months a production line takes from a full stop back to normal output once material is back "
+                    "(linear; 0 = at once).",
     )
     deferred_scale: float = Field(
         0.67, ge=0.0, le=2.0,
-        description="Multiplier on the share of lost deliveries of made-to-order sectors that is deferred and made up later (made_to_order.csv; 0 = all cancelled). Default: the posterior median (data/posterior.json).",
+        description="Multiplier on the share of lost deliveries of made-to-order sectors that is deferred and "
+                    "made up later (made_to_order.csv; 0 = all cancelled). "
+                    "Default: the posterior median (data/posterior.json).",
     )
     capacity_ceiling: float = Field(
         1.15, ge=1.0, le=2.0,
@@ -358,19 +398,24 @@ class Softening(_Model):
 
     imported_components: float = Field(
         0.75, ge=0.0, le=1.0,
-        description="Share of the ready-made components imported by assemblers that counts as unaffected (1 = the import shares of final_links.csv; 0 = off). Default: the posterior median (data/posterior.json).",
+        description="Share of the ready-made components imported by assemblers that counts as unaffected "
+                    "(1 = the import shares of final_links.csv; 0 = off). "
+                    "Default: the posterior median (data/posterior.json).",
     )
     leakage_share: Share = Field(
         0.1, description="Share of the withheld Chinese flow that reaches Japan through third countries at full ramp.",
     )
     leakage_months: float = Field(
-        6.0, ge=0.0, le=60.0, description="Months from the restriction's start until leakage reaches its full share (linear).",
+        6.0, ge=0.0, le=60.0,
+        description="Months from the restriction's start until leakage reaches its full share (linear).",
     )
     overseas_share: Share = Field(
-        0.05, description="Share of the lost components that assemblers get from their own overseas plants at full ramp.",
+        0.05,
+        description="Share of the lost components that assemblers get from their own overseas plants at full ramp.",
     )
     overseas_months: float = Field(
-        6.0, ge=0.0, le=60.0, description="Months from the restriction's start until the overseas shift reaches its full share (linear).",
+        6.0, ge=0.0, le=60.0,
+        description="Months from the restriction's start until the overseas shift reaches its full share (linear).",
     )
 
 
@@ -395,12 +440,19 @@ class Distribution(_Model):
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
             raise ValueError(f"{self.dist} needs {', '.join(need)}; missing {', '.join(missing)}")
-        if self.dist in ("uniform", "triangular") and not self.low <= self.high:
-            raise ValueError("low must not exceed high")
-        if self.dist == "triangular" and not self.low <= self.mode <= self.high:
-            raise ValueError("mode must lie between low and high")
-        if self.dist == "lognormal" and self.mean <= 0:
-            raise ValueError("lognormal needs a positive mean")
+        # every value in `need` is set from here on
+        if self.dist in ("uniform", "triangular"):
+            assert self.low is not None and self.high is not None
+            if not self.low <= self.high:
+                raise ValueError("low must not exceed high")
+        if self.dist == "triangular":
+            assert self.low is not None and self.mode is not None and self.high is not None
+            if not self.low <= self.mode <= self.high:
+                raise ValueError("mode must lie between low and high")
+        if self.dist == "lognormal":
+            assert self.mean is not None
+            if self.mean <= 0:
+                raise ValueError("lognormal needs a positive mean")
         return self
 
 
@@ -416,7 +468,9 @@ class Scenario(_Model):
         4, ge=1, le=31,
         description="Internal time steps per month (4 = about weekly, so a half-month lead-time change matters).",
     )
-    start_date: str = Field("2026-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Calendar month of month 0, YYYY-MM.")
+    start_date: str = Field(
+        "2026-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Calendar month of month 0, YYYY-MM.",
+    )
     restriction: Restriction = Restriction()
     materials: dict[str, Material] = Field(..., min_length=1, max_length=MAX_MATERIALS)
     inventory: Inventory = Inventory()
@@ -564,8 +618,10 @@ def bundled_scenarios() -> dict[str, Path]:
 
 
 def find_scenario(scenario: str | Path) -> Path:
-    """A scenario argument as a path: a file (an existing path wins), ``./NAME.toml`` for ``NAME``,
-    else the bundled scenario of that name (``japan-six-months``).
+    """A scenario argument as a path.
+
+    A file (an existing path wins), ``./NAME.toml`` for ``NAME``, else the
+    bundled scenario of that name (``japan-six-months``).
 
     Raises
     ------
@@ -601,7 +657,8 @@ def _read_toml(path: Path, key: str | None = None, digest: dict | None = None) -
     if digest is not None:
         digest["sha256"] = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        raise ScenarioError("the file is empty; a scenario needs at least one TOML key (or use the defaults with no file)", file=str(path))
+        raise ScenarioError("the file is empty; a scenario needs at least one TOML key (or use the defaults with "
+                            "no file)", file=str(path))
     try:
         text = data.decode("utf-8-sig")  # -sig: editors on Windows prepend a byte-order mark
     except UnicodeDecodeError:
@@ -642,6 +699,7 @@ def _nesting(value: Any, limit: int = MAX_NESTING) -> int:
     deepest, stack = 0, [(value, 0)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, (list, tuple)):
@@ -670,10 +728,10 @@ def _read_chain(path: Path, origins: dict, digest: dict | None = None, files: li
     current, named_by = path, None
     while True:
         if named_by is not None:
-            parent, base = named_by
+            parent, named = named_by
             problem = describe_problem(current)
             if problem:
-                raise ScenarioError(f"base file {_quoted(base)} {problem} (looked at {current})",
+                raise ScenarioError(f"base file {_quoted(named)} {problem} (looked at {current})",
                                     file=str(parent), key="base")
         raw = _read_toml(current, digest=digest if not chain else None)
         resolved = os.path.realpath(current)
@@ -701,8 +759,11 @@ def _read_chain(path: Path, origins: dict, digest: dict | None = None, files: li
 
 
 def _base_path(current: Path, base: str) -> Path:
-    """Where ``base`` points: relative to the file naming it; if no such file exists and ``base``
-    is a bundled scenario's file name (``japan-one-year.toml``), the bundled one."""
+    """Where ``base`` points: relative to the file naming it, else a bundled scenario.
+
+    If no such file exists and ``base`` is a bundled scenario's file name
+    (``japan-one-year.toml``), the bundled one.
+    """
     near = current.parent / base
     if os.path.lexists(near) or "/" in base or "\\" in base:
         return near
@@ -855,7 +916,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
         entry = copy.deepcopy(defaults.get(mid, {}))
         user = materials.get(mid, {})
         if not isinstance(user, dict):
-            raise ScenarioError("must be a table", file=origins.get(("materials", mid), str(path)), key=f"materials.{mid}")
+            raise ScenarioError("must be a table", file=origins.get(("materials", mid), str(path)),
+                                key=f"materials.{mid}")
         entry.update(user)
         merged_materials[mid] = entry
     raw["materials"] = merged_materials
@@ -977,6 +1039,7 @@ def _check_data_paths(s: Scenario, origins: dict[str, str] | None = None) -> Non
 
     The error names where the value came from (the file that set it, or ``--set``).
     """
+    assert s.source_file is not None        # load_scenario, the only caller, sets it
     base = Path(s.source_file).parent
     checks = [("economy.use_table", s.economy.use_table, "use-table folder")]
     pymrio = s.economy.table.startswith("pymrio:")
@@ -1083,7 +1146,7 @@ def _model_at(loc: tuple) -> tuple[type[BaseModel] | None, dict | None]:
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 model = ann
             elif getattr(ann, "__origin__", None) is dict:
-                model = ann.__args__[1]
+                model = get_args(ann)[1]
             else:
                 return None, None
         else:
@@ -1092,12 +1155,12 @@ def _model_at(loc: tuple) -> tuple[type[BaseModel] | None, dict | None]:
     return (model if isinstance(model, type) and issubclass(model, BaseModel) else None), None
 
 
-def _suggest(word: str, options) -> str:
+def _suggest(word: str | int, options) -> str:
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _to_scenario_error(err: dict, file: str, origins: dict) -> ScenarioError:
+def _to_scenario_error(err: ErrorDetails, file: str, origins: dict) -> ScenarioError:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("float", "list[...]", "constrained-float")))
     # pydantic adds the union member name to the loc; drop such tags
     loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("list[") or p.startswith("function-"))))
@@ -1129,14 +1192,15 @@ def _to_scenario_error(err: dict, file: str, origins: dict) -> ScenarioError:
         elif m:
             key = m.group(1)
             msg = m.group(2)
-        for n in range(len(key.split(".")) if key else 0, 0, -1):
-            if tuple(key.split("."))[:n] in origins:
-                origin = origins[tuple(key.split("."))[:n]]
+        parts = tuple(key.split(".")) if key else ()
+        for n in range(len(parts), 0, -1):
+            if parts[:n] in origins:
+                origin = origins[parts[:n]]
                 break
     if etype in _RANGE_ERRORS:
-        allowed = _allowed_range(loc)
-        if allowed:
-            msg = f"{msg}; allowed: {allowed}"
+        allowed_range = _allowed_range(loc)
+        if allowed_range:
+            msg = f"{msg}; allowed: {allowed_range}"
     elif etype in ("too_long", "string_too_long") and isinstance(err.get("input"), (str, list, dict)):
         limit = (err.get("ctx") or {}).get("max_length")
         kind = "characters" if isinstance(err["input"], str) else "entries"
@@ -1169,7 +1233,7 @@ def _allowed_range(loc: tuple) -> str | None:
             continue            # a dict key (a material id, an uncertain key)
         info = fields[part]
         ann = info.annotation
-        args = getattr(ann, "__args__", ())
+        args: tuple[Any, ...] = getattr(ann, "__args__", ())
         inner = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
         model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (inner[0] if inner else None)
         if getattr(ann, "__origin__", None) is dict:

@@ -33,14 +33,21 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator.errors import DataError
+from simulator.io.files import TABLE_MAX_BYTES, check_directory, read_bounded
+from simulator.io.text import clip, one_line
+
 
 class _LazyPandas:
-    """``pd`` imported on first use: a cached table never needs pandas, and
-    importing it costs ~0.3 s of every ``resim run`` (see structure_cache)."""
+    """``pd`` imported on first use.
+
+    A cached table never needs pandas, and importing it costs ~0.3 s of every
+    ``resim run`` (see structure_cache).
+    """
 
     def __getattr__(self, name):
         import pandas
@@ -48,11 +55,10 @@ class _LazyPandas:
         return getattr(pandas, name)
 
 
-pd = _LazyPandas()
-
-from simulator.errors import DataError
-from simulator.io.files import TABLE_MAX_BYTES, check_directory, read_bounded  # noqa: E402
-from simulator.io.text import clip, one_line  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = _LazyPandas()
 
 #: What pandas raises for a malformed CSV (ParserError and EmptyDataError are ValueErrors).
 #: Anything else (an ImportError, MemoryError, a bug) is not "cannot parse CSV" and propagates.
@@ -104,6 +110,7 @@ class IOTable:
 
     @property
     def n(self) -> int:
+        """Number of sectors."""
         return len(self.codes)
 
 

@@ -137,10 +137,10 @@ _PATHS: dict = {}
 
 
 def path_weights(n: int, links) -> np.ndarray:
-    """Strongest-path weights ``P_ij`` (max over paths i -> j of the product of
-    link weights), zero on the diagonal and where j is not reachable; (n, n).
+    """Strongest-path weights ``P_ij``, (n, n).
 
-    Cached per link set (a few per process).
+    ``P_ij`` is the maximum over paths i -> j of the product of link weights,
+    zero on the diagonal and where j is not reachable. Cached per link set (a few per process).
     """
     src, dst, w = links
     key = (n, src.tobytes(), dst.tobytes(), np.asarray(w, float).tobytes())
@@ -150,7 +150,7 @@ def path_weights(n: int, links) -> np.ndarray:
         np.maximum.at(P, (src, dst), w)
         for _ in range(n):                              # paths of up to n links
             new = P.copy()
-            for a, b, wt in zip(src, dst, w):           # extend every path that ends at a by a -> b
+            for a, b, wt in zip(src, dst, w, strict=True):  # extend every path that ends at a by a -> b
                 np.maximum(new[:, b], P[:, a] * wt, out=new[:, b])
             if np.array_equal(new, P):
                 break
@@ -221,7 +221,7 @@ def solve_max_linear(s: np.ndarray, H: np.ndarray, tol: float = 1e-12, max_iter:
         new_bound = (bt[active] | to_bind[active]) & ~to_free[active]
         bound[todo] = new_bound
         order, starts, packed = _group_rows(new_bound)
-        for lo, hi in zip(starts, np.r_[starts[1:], len(order)]):
+        for lo, hi in zip(starts, np.r_[starts[1:], len(order)], strict=True):
             sel = order[lo:hi]
             rows = todo[sel]
             b = new_bound[sel[0]]

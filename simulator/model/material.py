@@ -24,7 +24,8 @@ def compiled_module(inp: SupplyInputs, method: str) -> ModuleType | None:
     if method == "numpy" or (method == "auto" and (
             os.environ.get("RESIM_ENGINE", "auto") == "numpy"
             # small batches: not worth importing numba (~0.5 s), but use it once loaded
-            or (inp.demand_t_per_month.shape[0] < MIN_COMPILED_BATCH and "simulator.model.supply_numba" not in sys.modules))):
+            or (inp.demand_t_per_month.shape[0] < MIN_COMPILED_BATCH
+                and "simulator.model.supply_numba" not in sys.modules))):
         return None
     try:
         from simulator.model import supply_numba

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -348,9 +348,11 @@ def _cells(M: int, B: int) -> np.ndarray:
 
 
 def split_lead(lead_steps):
-    """Whole steps and fraction of a lead time: a shipment arrives ``1 - frac``
-    after ``whole`` steps and ``frac`` one step later; a lead under one step
-    counts as one step."""
+    """Whole steps and fraction of a lead time.
+
+    A shipment arrives ``1 - frac`` after ``whole`` steps and ``frac`` one
+    step later; a lead under one step counts as one step.
+    """
     lead = np.maximum(lead_steps, 1.0)
     whole = np.floor(lead).astype(np.intp)
     return whole, lead - whole
@@ -454,8 +456,10 @@ def catch_pipeline(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
 
 
 def release_held(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
-    """Step 5c: when the restriction ends, the cargo held at export is shipped and
-    arrives ``transit`` months after the end (split between the two nearest steps)."""
+    """Step 5c: when the restriction ends, the cargo held at export is shipped.
+
+    It arrives ``transit`` months after the end (split between the two nearest steps).
+    """
     lead = maximum((p.end[0, b] + p.transit[0, b]) / p.dt - c.k, 1.0)
     whole = floor_int(lead)
     frac = lead - whole
@@ -612,9 +616,12 @@ def trigger(p: LoopParams, s: LoopState, c: Clock, m, b) -> None:
 
 
 def cover_shortfall(p: LoopParams, s: LoopState, m, b, release, extra, only_first: bool) -> None:
-    """Step 4b: ``release`` leaves the stockpile and covers shortfall, shared by
-    the allocation rule (only priority groups when ``only_first``); ``extra``
-    (already added to firms' stocks) leaves it too."""
+    """Step 4b: ``release`` leaves the stockpile and covers shortfall.
+
+    It is shared by the allocation rule (only priority groups when
+    ``only_first``); ``extra`` (already added to firms' stocks) leaves the
+    stockpile too.
+    """
     s.release[m, b] = release + extra
     s.national[m, b] = s.national[m, b] - release - extra
     claimed = zeros_like(release)
@@ -705,9 +712,11 @@ def place_orders(p: LoopParams, s: LoopState, rec: LoopRecord, c: Clock, m, b) -
 
 
 def catch_starting_step(p: LoopParams, s: LoopState, c: Clock, m, b, corp_c, nat_c, covered_share):
-    """Step 5b: the covered shipments of the step a restriction starts in, placed before the start
-    (the share ``1 - restricted`` of the step), are caught like cargo in the pipeline
-    (:func:`catch_pipeline`): held, or delayed by the lead-time stretch.
+    """Step 5b: the covered shipments of a restriction's first step placed before its start are caught.
+
+    These shipments (the share ``1 - restricted`` of the step) are caught like
+    cargo in the pipeline (:func:`catch_pipeline`): held, or delayed by the
+    lead-time stretch.
 
     Returns the Chinese shipments (firms', national) left to schedule normally and their covered share.
     """
@@ -779,14 +788,16 @@ def minimal_inputs(months: int = 2, steps_per_month: int = 1, groups: int = 1, *
     horizon, no national stockpile; ``over`` replaces any field.
     """
     B, M, K, S = 1, 1, groups, months * steps_per_month
-    fields = dict(
+    fields: dict[str, Any] = dict(
         steps_per_month=steps_per_month, horizon_months=months, demand_t_per_month=np.ones((B, M)),
         china_share=np.full((B, M), 0.5), china_max_ratio=np.full((B, M), 1.5), scope_share=np.ones((B, M)),
         severity=np.ones((B, S)), restricted=np.ones((B, S)), leakage=np.zeros((B, S)),
         lead_china_months=np.ones((B, S)), lead_other_months=np.ones(B), transit_months=np.zeros(B),
-        initial_severity=np.ones(B), held_share=np.zeros(B), substitution_share=np.zeros((B, M, S)), alternative_share=np.zeros((B, M, S)),
+        initial_severity=np.ones(B), held_share=np.zeros(B), substitution_share=np.zeros((B, M, S)),
+        alternative_share=np.zeros((B, M, S)),
         cover_months=np.ones((B, M, K)), group_share=np.full((B, M, K), 1.0 / K),
-        group_first=np.zeros((B, M, K), bool), group_reserved=np.zeros((B, M, K), bool), reallocation=np.zeros(B), pooled=False, restock_months=np.ones(B),
+        group_first=np.zeros((B, M, K), bool), group_reserved=np.zeros((B, M, K), bool), reallocation=np.zeros(B),
+        pooled=False, restock_months=np.ones(B),
         national_t=np.zeros((B, M)), strategy="on_shortage", trigger_cover_months=np.ones(B),
         decision_delay_months=np.zeros(B), max_release_share_per_month=np.ones(B),
         refill_months=np.zeros(B), restriction_start_month=np.zeros(B), restriction_end_month=np.full(B, months),
@@ -831,6 +842,7 @@ def _rules(inp: SupplyInputs) -> dict[str, np.ndarray]:
     rate = np.where(inp.refill_months > 0, 1.0 / np.where(inp.refill_months > 0, inp.refill_months, 1.0), 0.0)
     allied_open = np.zeros((S, len(inp.restriction_start_month)))
     if inp.allied_t is not None:
+        assert inp.allied_delay_months is not None          # the allies' levers come together (core.engine)
         opens = start + inp.allied_delay_months[None, :]
         allied_open = np.where(has & (end > opens), np.maximum(after(opens) - after(end), 0.0), 0.0)
     return {
@@ -868,10 +880,15 @@ def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
     stretch_whole = np.floor(stretch).astype(np.intp)
     allied = inp.allied_t is not None
     zeros_mb = np.zeros((M, B))
+    allied_cap = zeros_mb
+    if inp.allied_t is not None:
+        assert inp.allied_max_share_per_month is not None   # the allies' levers come together (core.engine)
+        allied_cap = inp.allied_max_share_per_month[None, :] * D0 * dt
     rules = _rules(inp)
     params = LoopParams(
         spm=spm, dt=dt, mask=R - 1, n_pos=n_pos, n_groups=K, strategy=STRATEGIES.index(inp.strategy),
-        has_allied=allied, has_first=bool(np.any(inp.group_first)), pooled=bool(inp.pooled), D0=D0, cs=cs, scope=c(inp.scope_share.T), w=w,
+        has_allied=allied, has_first=bool(np.any(inp.group_first)), pooled=bool(inp.pooled), D0=D0, cs=cs,
+        scope=c(inp.scope_share.T), w=w,
         w_sum=_group_total(w), first=c(inp.group_first.transpose(2, 1, 0)),
         reserved=c(inp.group_reserved.transpose(2, 1, 0)), target=target, target_sum=_group_total(target),
         cap_free=cs * D0 * c(inp.china_max_ratio.T), cap_base=cs * D0,
@@ -879,7 +896,7 @@ def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
         trigger_t=inp.trigger_cover_months[None, :] * D0,
         tiny=TINY * D0 * dt,
         rho=el(inp.reallocation), delay=el(inp.decision_delay_months), restock=el(inp.restock_months),
-        allied_cap=(inp.allied_max_share_per_month[None, :] * D0 * dt) if allied else zeros_mb,
+        allied_cap=allied_cap,
         # the order book is read after the step's arrivals and before its orders, so in
         # steady state it holds demand x (lead - dt); a lead under a step counts as one
         in_book_o=el(np.maximum(inp.lead_other_months, dt) - dt),
@@ -903,7 +920,7 @@ def prepare(inp: SupplyInputs) -> tuple[LoopParams, LoopState, LoopRecord]:
         stock_sum=np.zeros((M, B)),
         release=np.zeros((M, B)), national=national.copy(), national_target=national.copy(),
         on_order=np.zeros((M, B)), on_order_nat=np.zeros((M, B)), held=np.zeros((M, B)),
-        allied=c(inp.allied_t.T).copy() if allied else np.zeros((M, B)),
+        allied=c(inp.allied_t.T).copy() if inp.allied_t is not None else np.zeros((M, B)),
         trigger_time=np.full((M, B), np.inf), margin=_initial_margin(target, w, D0, params.trigger_t),
         sched=np.zeros((R, 3, M, B)),
     )
@@ -936,8 +953,11 @@ def _group_total(x: np.ndarray) -> np.ndarray:
 
 
 def _steady_pipeline(s: LoopState, base_c, base_o, fo, wo, max_lead: int) -> None:
-    """Shipments in transit at t=0: orders of one step's baseline every step
-    before t=0, at the normal lead time (before t=0 every source ran at it)."""
+    """Shipments in transit at t=0.
+
+    Orders of one step's baseline every step before t=0, at the normal lead
+    time (before t=0 every source ran at it).
+    """
     b_all = np.arange(base_c.shape[-1])
     for k in range(-max_lead, 0):
         for shift, part in ((0, 1.0 - wo), (1, wo)):

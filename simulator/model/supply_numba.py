@@ -62,23 +62,27 @@ def _compile() -> Callable[..., None]:
     _scalar_primitives()
 
     root = cache_root()
-    old = numba.config.CACHE_DIR
+    config: Any = numba.config          # numba sets its settings at import; its stubs do not declare them
+    old = config.CACHE_DIR
     cached = root is not None
-    if cached:
+    if root is not None:
         folder = root / f"numba-{cache_key()}"
         folder.mkdir(parents=True, exist_ok=True)
         if not any(folder.rglob("*.nbi")):
             print("resim: compiling the fast engine (once, ~10 s)", file=sys.stderr, flush=True)
-        numba.config.CACHE_DIR = str(folder)
+        config.CACHE_DIR = str(folder)
     try:
-        return numba.njit(cache=cached, nogil=True, _nrt=False)(run_blocks)
+        # _nrt=False (compile without numba's runtime) is a private option, absent from numba's stubs
+        return numba.njit(cache=cached, nogil=True, _nrt=False)(run_blocks)  # type: ignore[call-overload]
     finally:
-        numba.config.CACHE_DIR = old
+        config.CACHE_DIR = old
 
 
 def _quiet(fn: Callable[..., None]) -> Callable[..., None]:
-    """Call ``fn`` without numba's internal "pedantic check" warnings (its IR
-    inliner reports variables it renamed; they do not affect the result)."""
+    """Call ``fn`` without numba's internal "pedantic check" warnings.
+
+    Numba's IR inliner reports variables it renamed; they do not affect the result.
+    """
     def call(*args: Any) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", numba.core.errors.NumbaPedanticWarning)
@@ -163,10 +167,12 @@ def _smoke(fn: Callable[..., None]) -> None:
 
 
 def run_blocks(p: supply.LoopParams, s: supply.LoopState, rec: supply.LoopRecord, lanes: int) -> None:
-    """The step loop compiled: every phase of a step runs for a block of
-    ``lanes`` scenarios before the next phase, and a block runs all steps
-    before the next block (its state stays in cache; the scenarios' chains
-    of dependent operations overlap)."""
+    """The step loop compiled, in blocks of ``lanes`` scenarios.
+
+    Every phase of a step runs for a block of ``lanes`` scenarios before the
+    next phase, and a block runs all steps before the next block (its state
+    stays in cache; the scenarios' chains of dependent operations overlap).
+    """
     S, M, B = p.subst.shape
     for lo in range(0, B, lanes):
         hi = min(B, lo + lanes)

@@ -15,6 +15,8 @@ control characters as escapes and caps the length.
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
@@ -286,8 +288,14 @@ def plot_sweep(df, x: str, line: str | list | None = None, metric: str = "gdp_lo
                       frameon=False, loc="upper left", alignment="left")
         gdp = _gdp_bn(df) if metric == "gdp_loss_pct" else None
         if gdp is not None:
-            sec = ax.secondary_yaxis("right", functions=(lambda p: p * gdp / 100 / 1000,
-                                                          lambda t: t * 1000 * 100 / gdp))
+            # matplotlib calls these with arrays or scalars
+            def to_trillion(p: Any) -> Any:
+                return p * gdp / 100 / 1000
+
+            def to_pct(t: Any) -> Any:
+                return t * 1000 * 100 / gdp
+
+            sec = ax.secondary_yaxis("right", functions=(to_trillion, to_pct))
             sec.set_ylabel(f"{without_unit(label_for(metric))} (JPY trillion)")
         ax.set_title(title or f"{without_unit(label_for(metric))} vs {noun(x)}")
         if note:

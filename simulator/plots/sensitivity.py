@@ -46,11 +46,11 @@ def plot_tornado(sens: Sensitivity, top: int | None = None, title: str | None = 
         span = max(np.abs(np.r_[lo, hi] - base).max(), 1e-12)
         for yi, a, b in zip(y, lo, hi, strict=False):
             if max(abs(a - base), abs(b - base)) <= 1e-3 * span:
-                ax.text(base, yi, "  no effect here", va="center", ha="left", fontsize=8, color="0.4")
+                ax.text(base, float(yi), "  no effect here", va="center", ha="left", fontsize=8, color="0.4")
                 continue
             for v in (a, b):
                 if abs(v - base) > 1e-3 * span:
-                    ax.text(v, yi, f" {v:.2f} ", va="center", ha="left" if v > base else "right", fontsize=8)
+                    ax.text(v, float(yi), f" {v:.2f} ", va="center", ha="left" if v > base else "right", fontsize=8)
         ax.set_xlim(min(lo.min(), hi.min(), base) - 0.15 * span, max(lo.max(), hi.max(), base) + 0.15 * span)
         ax.set_xlabel(f"{label_for(m)}; vertical line: the scenario as given, {base:.3f}")
         ax.legend(loc="lower right", frameon=False, fontsize=9)

@@ -21,8 +21,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from cycler import cycler
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: The Okabe-Ito colours.
 PALETTE = {
@@ -52,7 +56,7 @@ CAP_COLOR = "#444444"
 #: Ordered lines above this count get a colour bar instead of a legend.
 MAX_LEGEND_LINES = 8
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 11, "axes.titlesize": 12.5, "axes.labelsize": 11, "legend.fontsize": 10,
     "legend.title_fontsize": 10, "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.titlesize": 13,
     "axes.spines.top": False, "axes.grid": True, "grid.alpha": 0.3,
@@ -301,7 +305,8 @@ def line_colors(values, ordered: bool):
     cmap = mpl.colors.ListedColormap(blocks, name=f"{SEQUENTIAL}_steps")
     norm = mpl.colors.BoundaryNorm(np.arange(k + 1) - 0.5, k)
     mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
-    mappable.resim_values = distinct                # tick labels of the colour bar
+    # tick labels of the colour bar; matplotlib's stubs do not declare extra attributes on its objects
+    mappable.resim_values = distinct  # type: ignore[attr-defined]
     return colors, mappable
 
 

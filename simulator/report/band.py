@@ -46,6 +46,7 @@ class Interval:
 
     @property
     def has_band(self) -> bool:
+        """Whether there is a band (both percentiles), not only a central value."""
         return self.low is not None and self.high is not None
 
 
@@ -137,7 +138,8 @@ def band_of(scenario, result=None, n: int = DEFAULT_DRAWS, seed: int = DEFAULT_S
     dists, held = _described(scenario, result)
     own = bool(scenario.uncertainty)
     source = "none" if not result.has_band else "posterior+uncertainty" if own else "posterior"
-    label = (f"5–95 % of {n} draws of the calibrated parameters" + (" and of the scenario's [uncertainty]" if own else "")
+    label = (f"5–95 % of {n} draws of the calibrated parameters"
+             + (" and of the scenario's [uncertainty]" if own else "")
              if result.has_band else "no band: the scenario sets every calibrated parameter itself")
     origin = ("the calibrated posterior (data/posterior.csv, docs/validation.md)"
               + (" and the scenario's [uncertainty] table" if own else ""))
@@ -249,8 +251,10 @@ def _pct(x: np.ndarray, q: float) -> float | None:
 
 
 def paired_change(band: Band, other: Band, metric: str = "gdp_loss_pct") -> Interval:
-    """Change of a metric from ``band`` to ``other`` (other - band), with a band
-    from the paired draws (same seed, same uniform numbers per key)."""
+    """Change of a metric from ``band`` to ``other`` (other - band), with a band.
+
+    The band comes from the paired draws (same seed, same uniform numbers per key).
+    """
     a, b = band.metrics[metric], other.metrics[metric]
     central = None if a.central is None or b.central is None else b.central - a.central
     if band.draws is None or other.draws is None or len(band.draws) != len(other.draws):

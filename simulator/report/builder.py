@@ -36,6 +36,8 @@ _LABEL_KEYS = ("name", "description")
 
 @dataclass
 class Case:
+    """One scenario of a report: its label, the scenario and its band."""
+
     label: str
     scenario: Any
     band: Band
@@ -79,13 +81,15 @@ def shortage_sentences(band: Band, sc) -> list[str]:
                          f"from {lo} at the earliest.")
             order = math.inf
         else:
-            text = f"{name} {'run' if plural else 'runs'} short from {m['central']}" + (f" (5–95 % of draws: {m['band']})" if m["band"] else "") + "."
+            text = (f"{name} {'run' if plural else 'runs'} short from {m['central']}"
+                    + (f" (5–95 % of draws: {m['band']})" if m["band"] else "") + ".")
             order = iv.central
         rows.append((order, i, text))
     return [t for _, _, t in sorted(rows)]
 
 
 def headline(band: Band, sc) -> dict:
+    """The headline of the report: the restriction in words, GDP loss, worst month and shortages, with bands."""
     m = band.metrics
     pct = fmt_interval(m["gdp_loss_pct"], " %")
     yen = fmt_interval(m["gdp_loss_jpy_bn"], " bn yen")
@@ -132,8 +136,8 @@ def lever_cases(sc) -> list[tuple[str, str, dict]]:
 
 
 def _lever_rows(sc, band: Band, n: int, seed: int, value_added_draws: int) -> list[dict]:
-    rows = [{"lever": "As in this scenario", "change": "", "loss": fmt_interval(band.metrics["gdp_loss_pct"], " %"),
-             "delta": None}]
+    rows: list[dict[str, Any]] = [{"lever": "As in this scenario", "change": "",
+                                   "loss": fmt_interval(band.metrics["gdp_loss_pct"], " %"), "delta": None}]
     for lever, words, over in lever_cases(sc):
         try:
             other_sc = sc.with_overrides(over)
@@ -146,7 +150,9 @@ def _lever_rows(sc, band: Band, n: int, seed: int, value_added_draws: int) -> li
         if draws == n:
             delta = paired_change(band, ob)
         else:
-            delta = Interval(ob.metrics["gdp_loss_pct"].central - band.metrics["gdp_loss_pct"].central, None, None)
+            before, after = band.metrics["gdp_loss_pct"].central, ob.metrics["gdp_loss_pct"].central
+            assert before is not None and after is not None       # every run has a GDP loss
+            delta = Interval(after - before, None, None)
         d = fmt_interval(delta, " pp", signed=True)
         rows.append({"lever": lever, "change": words, "loss": fmt_interval(ob.metrics["gdp_loss_pct"], " %"),
                      "delta": d, "draws": draws})
@@ -381,6 +387,7 @@ def _svg(fig, salt: str) -> str:
 
 
 def render(context: dict) -> str:
+    """The report page: ``context`` rendered into the HTML template, with the stylesheet inline."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
     from markupsafe import Markup
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulator.io.text import literal
 from simulator.report.format import date_label, material_name
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Okabe-Ito colours.
 COLORS = {"blue": "#0072B2", "vermillion": "#D55E00", "green": "#009E73", "orange": "#E69F00",
@@ -23,7 +27,7 @@ COLORS = {"blue": "#0072B2", "vermillion": "#D55E00", "green": "#009E73", "orang
 MATERIAL_COLORS = {"ndfeb": COLORS["blue"], "dytb": COLORS["vermillion"], "celay": COLORS["green"]}
 _OTHER = [COLORS["orange"], COLORS["sky"], COLORS["purple"], COLORS["black"]]
 RESTRICTION_SHADE = "#999999"
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "font.size": 9.5, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "legend.fontsize": 8.5,
     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "axes.spines.top": False, "axes.spines.right": False,
     "axes.grid": True, "grid.alpha": 0.3, "svg.fonttype": "path", "figure.dpi": 100,
@@ -31,6 +35,7 @@ _STYLE = {
 
 
 def material_color(mid: str, i: int) -> str:
+    """Colour of material ``mid``, the ``i``-th in the scenario (its own colour, else one of the others in turn)."""
     return MATERIAL_COLORS.get(mid, _OTHER[i % len(_OTHER)])
 
 

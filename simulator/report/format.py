@@ -154,6 +154,7 @@ def fmt_month_interval(iv, start_date: str, never: str = "never") -> dict:
 
 
 def weeks_after(month: float | None, start: float) -> float | None:
+    """Weeks from month ``start`` to month ``month`` (None if there is no such month)."""
     if month is None or not math.isfinite(month):
         return None
     return (month - start) * 52.0 / 12.0
