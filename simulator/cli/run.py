@@ -49,9 +49,16 @@ def format_summary(result) -> str:
         _loss_line(result),
     ]
     if sm["peak_date"]:
+        peak = sm["peak_monthly_gdp_loss_jpy_bn"]
+        lo, hi = sm.get("peak_monthly_gdp_loss_jpy_bn_p05"), sm.get("peak_monthly_gdp_loss_jpy_bn_p95")
+        share = sm["peak_monthly_gdp_loss_pct_of_month"]
+        # the share of the month's GDP is rounded like the loss in yen it is made of
+        scale = share / peak if peak else None
+        share_txt = format_band(share, None if lo is None or scale is None else lo * scale,
+                                None if hi is None or scale is None else hi * scale)
         lines.append(
-            f"Worst month: {date_label(sm['peak_date'])}, JPY {sm['peak_monthly_gdp_loss_jpy_bn']:,.0f} bn "
-            f"({sm['peak_monthly_gdp_loss_pct_of_month']:.2f}% of that month's GDP); "
+            f"Worst month: {date_label(sm['peak_date'])}, JPY {format_band(peak, lo, hi, 'bn', thousands=True)} "
+            f"= {share_txt.split(' (')[0]} % of that month's GDP; "
             f"{sm['months_with_loss']:.0f} months with a loss"
         )
     else:
