@@ -228,9 +228,14 @@ class Session:
         return self._bands.peek(settings_key(settings, self.controls))
 
     def warm_up(self) -> None:
-        """Run and band the initial setting (compiles the fast engine once), in the background."""
+        """Run and band the initial setting in the background, so the first slider move is as fast as the rest.
+
+        It loads what a first answer would otherwise wait for: the structure cache, pandas (the
+        figures read the tidy monthly tables) and the band's batch.
+        """
         def work():
             try:
+                _ = self.central(dict(self.initial)).result.economy_monthly
                 self.band(dict(self.initial))
             except Exception:  # noqa: BLE001  (a warm-up failure shows up again in the first callback)
                 pass
