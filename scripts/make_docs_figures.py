@@ -164,22 +164,6 @@ def compute_compare(s: dict):
     return _memo("compare", s, make)
 
 
-def _compare_monthly(results):
-    """The tidy monthly table ``resim compare`` writes (materials and economy of every scenario)."""
-    import pandas as pd
-
-    parts = []
-    for i, (label, r) in enumerate(results):
-        m = r.monthly
-        m = m[m["kind"] != "sector"].copy()
-        m.insert(0, "scenario_id", i)
-        m.insert(1, "label", label)
-        m.insert(2, "restriction.start_month", r.scenario.restriction.start_month)
-        m.insert(3, "restriction.duration_months", r.scenario.restriction.duration_months)
-        parts.append(m)
-    return pd.concat(parts, ignore_index=True)
-
-
 def data_compare(results, s: dict) -> dict:
     out = {}
     for label, r in results:
@@ -191,10 +175,11 @@ def data_compare(results, s: dict) -> dict:
 
 
 def draw_compare(results, s: dict):
+    from simulator.analysis.sweep import compare_monthly
     from simulator.plots import plot_compare
 
     lengths = ", ".join(f"{d:g}" for d in s["durations_months"])
-    return plot_compare(_compare_monthly(results), by="restriction.duration_months",
+    return plot_compare(compare_monthly(results), by="restriction.duration_months",
                         title=f"Restrictions of {lengths} months compared")
 
 

@@ -242,6 +242,34 @@ def monthly_percentiles(monthly, variable: str = "cumulative_gdp_loss_pct", item
     return out.reset_index()
 
 
+def compare_monthly(results):
+    """The tidy monthly table of compared runs: materials and economy of each, one long frame.
+
+    Parameters
+    ----------
+    results : sequence of (str, Result)
+        Label and result of each scenario, in order (``scenario_id`` is the position).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Result.monthly`` without sector rows, with ``scenario_id``, ``label``,
+        ``restriction.start_month`` and ``restriction.duration_months`` in front.
+    """
+    import pandas as pd
+
+    parts = []
+    for i, (label, r) in enumerate(results):
+        m = r.monthly
+        m = m[m["kind"] != "sector"].copy()
+        m.insert(0, "scenario_id", i)
+        m.insert(1, "label", label)
+        m.insert(2, "restriction.start_month", r.scenario.restriction.start_month)
+        m.insert(3, "restriction.duration_months", r.scenario.restriction.duration_months)
+        parts.append(m)
+    return pd.concat(parts, ignore_index=True)
+
+
 def rank_correlations(df, metric: str = "gdp_loss_pct", keys: Sequence[str] | None = None):
     """Spearman rank correlation of each sampled key with a metric.
 

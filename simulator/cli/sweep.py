@@ -447,10 +447,11 @@ def compare(
         shown = _dates_in_words(table)
         echo(_format_table(shown, [c for c in shown.columns if not c.endswith(("_p05", "_p95"))],
                            max_rows=len(shown)))
+    from simulator.analysis.sweep import compare_monthly
     from simulator.io.outputs import csv_writer, figure_writer, json_writer
     from simulator.plots import plot_compare, plot_sectors
 
-    month = _compare_monthly(results)
+    month = compare_monthly(results)
     if xlsx is not None:
         written = write_xlsx(xlsx, {"compare": table, "monthly": month,
                                     "assumptions": assumptions_frame([(lab, r.scenario) for lab, r in results])},
@@ -546,22 +547,6 @@ def _compare_table(results):
             "top_sector": top,
         })
     return pd.DataFrame(rows)
-
-
-def _compare_monthly(results):
-    """Tidy monthly table (materials and economy) of every compared scenario."""
-    import pandas as pd
-
-    parts = []
-    for i, (label, r) in enumerate(results):
-        m = r.monthly
-        m = m[m["kind"] != "sector"].copy()
-        m.insert(0, "scenario_id", i)
-        m.insert(1, "label", label)
-        m.insert(2, "restriction.start_month", r.scenario.restriction.start_month)
-        m.insert(3, "restriction.duration_months", r.scenario.restriction.duration_months)
-        parts.append(m)
-    return pd.concat(parts, ignore_index=True)
 
 
 def _compare_title(items, durations) -> str:
